@@ -1,0 +1,14 @@
+"""gane: generative models with encoders. GAN = G + D; a better GAN = G + D + E.
+
+    import gane
+    result = gane.train("bigan", data="mnist-5k", steps=2000)
+    model = gane.load(result.run_dir)
+    x = model.sample(16); z = model.encode(x); x_hat = model.reconstruct(x)
+"""
+__version__ = "0.1.0"
+
+from .api import datasets, families, load, train
+from .data import load_data
+from .errors import GaneError
+
+__all__ = ["train", "load", "families", "datasets", "load_data", "GaneError", "__version__"]

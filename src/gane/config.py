@@ -1,0 +1,131 @@
+"""Typed run configuration and named presets.
+
+A run is resolved in three layers: the dataclass defaults, then the preset for
+(family, dataset) if one is registered, then what the user passed. The resolved
+config is printed and saved as ``config.json`` in the run folder.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .data import parse_spec
+from .errors import GaneError
+from .families import FAMILIES, make_config
+from .registry import Registry
+
+
+@dataclass
+class TrainConfig:
+    """Options of the trainer, shared by every family."""
+
+    data: str = "mnist-5k"
+    steps: int | None = None  # total steps to train to (counts from 0, also when resuming)
+    epochs: float | None = None  # alternative to steps: passes over the training split
+    batch_size: int = 64  # global batch; split across data-parallel processes
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    out: str | None = None  # run folder; default runs/FAMILY-DATA
+    resume: bool = False
+    ema: float = 0.0  # decay of an exponential moving average of G (0 = off, e.g. 0.999)
+    tick: int = 500  # steps between pictures, scalars to TensorBoard and checkpoints
+    log_every: int = 20  # steps between progress-bar / JSONL updates
+    keep_checkpoints: int = 2
+    time_limit: float | None = None  # stop (with a checkpoint) after this many seconds of training
+    data_root: str | None = None
+    download: bool = False
+    image_size: int | None = None
+    workers: int = 2
+    progress: bool = True
+
+
+DEFAULT_STEPS = 2000
+
+
+@dataclass
+class Preset:
+    """Overrides for one (family, dataset) pair, chosen so the default command gives a good result."""
+
+    model: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+    note: str = ""
+
+
+PRESETS: Registry[Preset] = Registry("preset")
+
+
+def register_preset(family: str, dataset: str, preset: Preset) -> None:
+    PRESETS.register(f"{family}/{dataset}")(preset)
+
+
+def preset_for(family: str, data: str) -> Preset | None:
+    name, _ = parse_spec(data)
+    key = f"{family}/{name}"
+    return PRESETS.get(key) if key in PRESETS else None
+
+
+@dataclass
+class RunConfig:
+    family: str
+    model: object  # the family's Config dataclass
+    train: TrainConfig
+
+    def to_dict(self) -> dict:
+        return {"family": self.family, "model": dataclasses.asdict(self.model), "train": dataclasses.asdict(self.train)}
+
+
+TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def resolve(family: str, **options) -> RunConfig:
+    """Split flat options into trainer and family options, layered over the preset.
+
+    Options whose value is None count as "not given".
+    """
+    cls = FAMILIES.get(family)
+    given = {k: v for k, v in options.items() if v is not None}
+    data = given.get("data", TrainConfig.data)
+    preset = preset_for(family, data)
+    model_opts = dict(preset.model) if preset else {}
+    train_opts = dict(preset.train) if preset else {}
+    model_fields = {f.name for f in dataclasses.fields(cls.Config)}
+    unknown = []
+    for k, v in given.items():
+        if k in TRAIN_FIELDS:
+            train_opts[k] = v
+        elif k in model_fields:
+            model_opts[k] = v
+        else:
+            unknown.append(k)
+    if unknown:
+        raise GaneError(
+            f"Unknown option(s) for `gane train {family}`: {', '.join(sorted(unknown))}. "
+            f"Trainer options: {', '.join(sorted(TRAIN_FIELDS))}. {family} options: {', '.join(sorted(model_fields))}."
+        )
+    # A user who gives --epochs overrides a preset's steps, and the other way round.
+    if "epochs" in given and "steps" not in given:
+        train_opts.pop("steps", None)
+    if "steps" in given and "epochs" not in given:
+        train_opts.pop("epochs", None)
+    train = make_config(TrainConfig, train_opts, what="the trainer")
+    model = make_config(cls.Config, model_opts, what=f"the {family!r} family")
+    validate(train)
+    return RunConfig(family, model, train)
+
+
+def validate(t: TrainConfig) -> None:
+    checks = [
+        (t.batch_size >= 1, f"--batch-size must be at least 1 (got {t.batch_size})."),
+        (t.lr > 0, f"--lr must be positive (got {t.lr})."),
+        (t.steps is None or t.steps >= 1, f"--steps must be at least 1 (got {t.steps})."),
+        (t.epochs is None or t.epochs > 0, f"--epochs must be positive (got {t.epochs})."),
+        (t.steps is None or t.epochs is None, "Give --steps or --epochs, not both."),
+        (0 <= t.ema < 1, f"--ema is a decay in [0, 1) (got {t.ema})."),
+        (t.tick >= 1, f"--tick must be at least 1 (got {t.tick})."),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise GaneError(msg)

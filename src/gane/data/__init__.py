@@ -1,0 +1,22 @@
+"""Named datasets behind one registry. ``load_data("mnist-5k", "test")``."""
+from .core import (
+    DATASETS,
+    Batch,
+    Data,
+    DataInfo,
+    DataOptions,
+    EpochSampler,
+    StreamingData,
+    TensorData,
+    cache_dir,
+    images_to_float,
+    load_data,
+    parse_spec,
+    register_dataset,
+)
+from . import sources  # noqa: F401  (registers the datasets)
+
+__all__ = [
+    "DATASETS", "Batch", "Data", "DataInfo", "DataOptions", "EpochSampler", "StreamingData", "TensorData",
+    "cache_dir", "images_to_float", "load_data", "parse_spec", "register_dataset",
+]

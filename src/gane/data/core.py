@@ -1,0 +1,264 @@
+"""Dataset containers, the dataset registry and the batch sampler.
+
+Images are NCHW and reach the model as floats in [-1, 1]; vectors are (N, D)
+floats. Sets that fit in memory are held as one tensor (uint8 for images) on the
+training device and batched by indexing; larger ones stream through a
+DataLoader with workers. Both draw batches from the same deterministic
+:class:`EpochSampler`, whose whole state is the number of batches consumed, so a
+resumed run sees exactly the batches it would have seen.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from ..errors import GaneError
+from ..registry import Registry
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a model needs to know about its data to build its networks."""
+
+    kind: str  # "image" or "vector"
+    shape: tuple[int, ...]  # (C, H, W) for images, (D,) for vectors
+    num_classes: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DataInfo":
+        return cls(kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"))
+
+
+@dataclass
+class DataOptions:
+    """Where to look for files and how to prepare them (the ``--data-root`` family of flags)."""
+
+    data_root: str | None = None
+    download: bool = False
+    image_size: int | None = None
+    workers: int = 2
+    # Folders larger than this (as uint8) are streamed instead of held in memory.
+    max_memory_bytes: int = 2 << 30
+
+    def roots(self) -> list[Path]:
+        """The data roots in the order searched: --data-root, $GANE_DATA, the cache folder."""
+        out = []
+        if self.data_root:
+            out.append(Path(self.data_root).expanduser())
+        if os.environ.get("GANE_DATA"):
+            out.append(Path(os.environ["GANE_DATA"]).expanduser())
+        out.append(cache_dir() / "data")
+        return out
+
+    def write_root(self) -> Path:
+        return self.roots()[0]
+
+
+def cache_dir() -> Path:
+    """gane's cache folder: $GANE_CACHE, else $XDG_CACHE_HOME/gane, else ~/.cache/gane."""
+    if os.environ.get("GANE_CACHE"):
+        return Path(os.environ["GANE_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gane"
+
+
+def images_to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1]; float tensors pass through."""
+    if x.dtype == torch.uint8:
+        return x.float().div_(127.5).sub_(1.0)
+    return x.float()
+
+
+class EpochSampler:
+    """Batches of indices for one data-parallel rank, a fresh permutation each epoch.
+
+    The permutation of epoch ``e`` depends only on ``(seed, e)``, so the whole
+    state is ``batches_done``. Rank ``r`` of ``world`` takes every world-th
+    slot, so ranks see disjoint data.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        if n < batch_size * world:
+            raise GaneError(
+                f"The dataset has {n} examples, fewer than one batch ({batch_size} x {world} processes). "
+                "Use a smaller --batch-size or more data."
+            )
+        self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
+        self.per_epoch = n // (batch_size * world)
+        self.batches_done = 0
+        self._epoch = -1
+        self._perm: torch.Tensor | None = None
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            perm = torch.randperm(self.n, generator=g)
+            self._perm = perm[self.rank :: self.world]
+            self._epoch = epoch
+        return self._perm  # type: ignore[return-value]
+
+    def indices(self, batch_number: int) -> torch.Tensor:
+        epoch, pos = divmod(batch_number, self.per_epoch)
+        perm = self._permutation(epoch)
+        return perm[pos * self.batch_size : (pos + 1) * self.batch_size]
+
+    def next(self) -> torch.Tensor:
+        idx = self.indices(self.batches_done)
+        self.batches_done += 1
+        return idx
+
+    @property
+    def epoch(self) -> float:
+        return self.batches_done / self.per_epoch
+
+
+@dataclass
+class Batch:
+    x: torch.Tensor  # (B, C, H, W) in [-1, 1], or (B, D)
+    y: torch.Tensor | None = None  # (B,) int64 labels, when the data has them
+
+
+class Data:
+    """A loaded dataset split. Subclasses decide how batches are produced."""
+
+    name: str
+    info: DataInfo
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def batches(self, sampler: EpochSampler, device: torch.device) -> Iterator[Batch]:
+        raise NotImplementedError
+
+    def take(self, n: int, device: torch.device | str = "cpu", offset: int = 0) -> Batch:
+        """The first ``n`` examples (after ``offset``) as one batch, for grids and evaluation."""
+        raise NotImplementedError
+
+
+class TensorData(Data):
+    """A split held as one tensor; ``x`` is uint8 for images, float for vectors."""
+
+    def __init__(self, name: str, x: torch.Tensor, y: torch.Tensor | None, info: DataInfo):
+        if len(x) == 0:
+            raise GaneError(f"Dataset {name!r} is empty.")
+        self.name, self.x, self.y, self.info = name, x, y, info
+        self._device_copy: tuple[torch.device, torch.Tensor, torch.Tensor | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def _on(self, device: torch.device):
+        if self._device_copy is None or self._device_copy[0] != device:
+            y = self.y.to(device) if self.y is not None else None
+            self._device_copy = (device, self.x.to(device), y)
+        return self._device_copy[1], self._device_copy[2]
+
+    def batches(self, sampler: EpochSampler, device: torch.device) -> Iterator[Batch]:
+        x, y = self._on(torch.device(device))
+        while True:
+            idx = sampler.next().to(x.device)
+            yield Batch(images_to_float(x[idx]), y[idx] if y is not None else None)
+
+    def take(self, n: int, device="cpu", offset: int = 0) -> Batch:
+        sl = slice(offset, offset + n)
+        y = self.y[sl].to(device) if self.y is not None else None
+        return Batch(images_to_float(self.x[sl]).to(device), y)
+
+
+class StreamingData(Data):
+    """A split read from disk batch by batch through a DataLoader with workers.
+
+    ``dataset[i]`` must return ``(uint8 CHW tensor, label or -1)``.
+    """
+
+    def __init__(self, name: str, dataset: torch.utils.data.Dataset, info: DataInfo, workers: int, has_labels: bool):
+        self.name, self.dataset, self.info, self.workers, self.has_labels = name, dataset, info, workers, has_labels
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def batches(self, sampler: EpochSampler, device: torch.device) -> Iterator[Batch]:
+        start = sampler.batches_done
+
+        class _Batches(torch.utils.data.Sampler):
+            def __iter__(self_inner):
+                b = start
+                while True:
+                    yield sampler.indices(b).tolist()
+                    b += 1
+
+        loader = torch.utils.data.DataLoader(
+            self.dataset,
+            batch_sampler=_Batches(),
+            num_workers=self.workers,
+            pin_memory=torch.device(device).type == "cuda",
+            persistent_workers=self.workers > 0,
+        )
+        for x, y in loader:
+            sampler.batches_done += 1  # count what was consumed, not what was prefetched
+            yield Batch(images_to_float(x.to(device, non_blocking=True)), y.to(device) if self.has_labels else None)
+
+    def take(self, n: int, device="cpu", offset: int = 0) -> Batch:
+        items = [self.dataset[i] for i in range(offset, min(offset + n, len(self)))]
+        x = torch.stack([it[0] for it in items])
+        y = torch.tensor([int(it[1]) for it in items]) if self.has_labels else None
+        return Batch(images_to_float(x).to(device), y.to(device) if y is not None else None)
+
+
+@dataclass
+class DatasetEntry:
+    """A registered dataset: how to load a split, and whether it is available here."""
+
+    load: Callable[[str | None, DataOptions, str], Data]  # (argument after "name:", options, split)
+    description: str
+    available: Callable[[DataOptions], bool] = field(default=lambda opts: True)
+    takes_argument: bool = False  # "folder:PATH" style
+    splits: tuple[str, ...] = ("train", "test")
+
+
+DATASETS: Registry[DatasetEntry] = Registry("dataset")
+
+
+def register_dataset(name: str, description: str, available=None, takes_argument: bool = False, splits=("train", "test")):
+    """Decorator: ``@register_dataset("mnist-5k", "...")`` on a ``load(arg, opts, split)`` function."""
+
+    def deco(fn):
+        DATASETS.register(name)(
+            DatasetEntry(fn, description, available or (lambda opts: True), takes_argument, tuple(splits))
+        )
+        return fn
+
+    return deco
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``"folder:/x"`` -> ``("folder", "/x")``; ``"mnist-5k"`` -> ``("mnist-5k", None)``."""
+    name, sep, arg = spec.partition(":")
+    if name in DATASETS and DATASETS.get(name).takes_argument:
+        if not sep or not arg:
+            raise GaneError(f"Dataset {name!r} needs a path: write it as {name}:PATH.")
+        return name, arg
+    if sep:
+        if name not in DATASETS:
+            raise GaneError(DATASETS.unknown_message(name))
+        raise GaneError(f"Dataset {name!r} takes no argument; write just {name!r}.")
+    return spec, None
+
+
+def load_data(spec: str, split: str = "train", options: DataOptions | None = None) -> Data:
+    """Load a named dataset split, e.g. ``load_data("mnist-5k", "test")``."""
+    opts = options or DataOptions()
+    name, arg = parse_spec(spec)
+    entry = DATASETS.get(name)
+    if split not in entry.splits:
+        raise GaneError(f"Dataset {name!r} has no {split!r} split; it has: {', '.join(entry.splits)}.")
+    data = entry.load(arg, opts, split)
+    data.name = spec
+    return data

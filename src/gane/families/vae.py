@@ -1,0 +1,54 @@
+"""Variational autoencoder (Kingma & Welling 2014).
+
+Objective: max E_q[log p(x|z)] - beta * KL(q(z|x) || N(0, I)), with q(z|x) = N(mu, sigma^2)
+from the encoder and z drawn by the reparameterisation trick. p(x|z) is Gaussian with a
+fixed standard deviation ``recon_std`` (in the [-1, 1] pixel scale): smaller values weigh
+reconstruction more against the prior and give sharper, less regular samples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import losses, nets
+from .base import Family, FamilyConfig, Phase, register_family
+
+
+@dataclass
+class VAEConfig(FamilyConfig):
+    z_dim: int = 16
+    beta: float = 1.0  # weight of the KL term (beta-VAE when != 1)
+    recon_std: float = 0.25  # std of the Gaussian likelihood p(x|z)
+
+
+@register_family
+class VAE(Family):
+    name = "vae"
+    description = "variational autoencoder: reconstruction likelihood + KL to N(0, I) (--beta, --recon-std)"
+    Config = VAEConfig
+    has_encoder = True
+
+    def __init__(self, config: VAEConfig, info):
+        super().__init__(config, info)
+        self.E = nets.encoder(info, 2 * config.z_dim, config.width)  # mean and log-variance
+        self.G = nets.generator(info, config.z_dim, config.width)
+
+    def phases(self):
+        return [Phase("VAE", ("E", "G"), self.loss)]
+
+    def posterior(self, x):
+        mu, logvar = self.E(x).chunk(2, dim=1)  # (B, z_dim) each
+        return mu, logvar.clamp(-30.0, 20.0)
+
+    def loss(self, batch):
+        x = batch.x
+        mu, logvar = self.posterior(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        nll = losses.sum_squared_error(self.G(z), x) / (2 * self.config.recon_std**2)
+        kl = losses.gaussian_kl(mu, logvar)
+        return nll + self.config.beta * kl, {"nll": nll.detach(), "kl": kl.detach()}
+
+    def encode(self, x):
+        """The posterior mean: a deterministic code for reconstruction and editing."""
+        return self.posterior(x)[0]

@@ -1,0 +1,114 @@
+"""DCGAN-style convolutional networks for 28x28, 32x32 and 64x64 images (Radford et al. 2016).
+
+Plain modules: no loss code. ``width`` multiplies the base channel count (64).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..errors import GaneError
+
+
+def layout(size: int) -> tuple[int, int]:
+    """(base resolution, number of 2x up/down steps) for a square image side."""
+    for base in (7, 4):
+        if size % base == 0:
+            k = size // base
+            if k >= 2 and k & (k - 1) == 0:
+                return base, int(math.log2(k))
+    raise GaneError(
+        f"Convolutional networks need an image side of 7*2^k or 4*2^k (e.g. 28, 32, 64); got {size}. "
+        "Pass --image-size 32 or 64 to resize the data."
+    )
+
+
+def sn(module: nn.Module, on: bool) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(module) if on else module
+
+
+def base_channels(width: float) -> int:
+    return max(8, int(round(64 * width)))
+
+
+class ConvGenerator(nn.Module):
+    """z (B, z_dim) -> image (B, C, H, W) in [-1, 1]: linear to base x base, then stride-2 transposed convs."""
+
+    def __init__(self, z_dim: int, shape: tuple[int, int, int], width: float = 1.0):
+        super().__init__()
+        c, h, w = shape
+        if h != w:
+            raise GaneError(f"Images must be square; got {h}x{w}.")
+        self.base, n_up = layout(h)
+        ch = base_channels(width)
+        chans = [ch * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. [128, 64] for 28x28
+        self.z_dim, self.shape = z_dim, shape
+        self.fc = nn.Sequential(nn.Linear(z_dim, chans[0] * self.base**2, bias=False), nn.BatchNorm1d(chans[0] * self.base**2), nn.ReLU(True))
+        ups: list[nn.Module] = []
+        for i in range(n_up - 1):
+            ups += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=False), nn.BatchNorm2d(chans[i + 1]), nn.ReLU(True)]
+        ups += [nn.ConvTranspose2d(chans[-1], c, 4, 2, 1), nn.Tanh()]
+        self.ups = nn.Sequential(*ups)
+        self._c0 = chans[0]
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.fc(z).view(-1, self._c0, self.base, self.base)
+        return self.ups(h)  # (B, C, H, W)
+
+
+class ConvBody(nn.Module):
+    """image (B, C, H, W) -> features (B, F): stride-2 convs with LeakyReLU down to the base resolution.
+
+    Batch norm after every conv but the first, unless spectral norm is on (the two do not mix well).
+    """
+
+    def __init__(self, shape: tuple[int, int, int], width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0, batch_norm: bool = True):
+        super().__init__()
+        c, h, _ = shape
+        base, n_down = layout(h)
+        ch = base_channels(width)
+        layers: list[nn.Module] = []
+        cin = c
+        for i in range(n_down):
+            cout = ch * 2**i
+            layers.append(sn(nn.Conv2d(cin, cout, 4, 2, 1, bias=i == 0 or not batch_norm or spectral_norm), spectral_norm))
+            if i > 0 and batch_norm and not spectral_norm:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.LeakyReLU(0.2, True))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            cin = cout
+        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.out_features = cin * base * base
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ConvDiscriminator(nn.Module):
+    """image -> logit (B,). ``features(x)`` gives the last hidden layer (B, F)."""
+
+    def __init__(self, shape, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0):
+        super().__init__()
+        self.body = ConvBody(shape, width, spectral_norm, dropout)
+        self.head = sn(nn.Linear(self.body.out_features, 1), spectral_norm)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x)).squeeze(1)
+
+
+class ConvEncoder(nn.Module):
+    """image -> code (B, out_dim). A VAE asks for out_dim = 2 * z_dim (mean and log-variance)."""
+
+    def __init__(self, shape, out_dim: int, width: float = 1.0):
+        super().__init__()
+        self.body = ConvBody(shape, width)
+        self.head = nn.Linear(self.body.out_features, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))

@@ -1,0 +1,36 @@
+"""The joint discriminator D(x, z) of BiGAN / ALI (Donahue et al. 2017; Dumoulin et al. 2017)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .conv import ConvBody, sn
+from .mlp import MLPBody, hidden_units
+
+
+class JointDiscriminator(nn.Module):
+    """(x, z) -> logit (B,): an x path, a z path and a joint head over both.
+
+    Dropout in every path is the usual BiGAN/ALI regulariser: without it D wins early
+    and the encoder never learns to invert G.
+    """
+
+    def __init__(self, shape, z_dim: int, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.2):
+        super().__init__()
+        if len(shape) == 3:
+            self.x_path: nn.Module = ConvBody(shape, width, spectral_norm, dropout, batch_norm=False)
+        else:
+            self.x_path = MLPBody(shape, width, spectral_norm, dropout)
+        h = hidden_units(width) * 2
+        drop = [nn.Dropout(dropout)] if dropout > 0 else []
+        self.z_path = nn.Sequential(
+            sn(nn.Linear(z_dim, h), spectral_norm), nn.LeakyReLU(0.2, True), *drop,
+            sn(nn.Linear(h, h), spectral_norm), nn.LeakyReLU(0.2, True), *drop,
+        )
+        self.joint = nn.Sequential(
+            sn(nn.Linear(self.x_path.out_features + h, 2 * h), spectral_norm), nn.LeakyReLU(0.2, True), *drop,
+            sn(nn.Linear(2 * h, 1), spectral_norm),
+        )
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.joint(torch.cat([self.x_path(x), self.z_path(z)], 1)).squeeze(1)

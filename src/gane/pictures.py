@@ -1,0 +1,81 @@
+"""Pictures: sample grids, reconstruction grids, interpolation strips and 2-D scatter plots.
+
+Images are tensors in [-1, 1]; vectors (2-D data) are drawn as scatter plots.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid, save_image
+
+
+def _atomic_target(path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+
+
+def save_images(x: torch.Tensor, path: Path, nrow: int = 8, pad: int = 2) -> Path:
+    """A grid of images (N, C, H, W) in [-1, 1], ``nrow`` images per row."""
+    tmp = _atomic_target(path)
+    save_image(x.detach().float().cpu(), tmp, nrow=nrow, padding=pad, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    os.replace(tmp, path)
+    return Path(path)
+
+
+def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, per_row: int) -> torch.Tensor:
+    """Rows of ``top`` and ``bottom`` alternating: each real row sits above its reconstruction."""
+    n = (min(len(top), len(bottom)) // per_row) * per_row
+    t = top[:n].reshape(-1, per_row, *top.shape[1:])
+    b = bottom[:n].reshape(-1, per_row, *bottom.shape[1:])
+    return torch.stack([t, b], 1).reshape(-1, *top.shape[1:])
+
+
+def save_reconstructions(real: torch.Tensor, recon: torch.Tensor, path: Path, per_row: int = 8) -> Path:
+    """Real row above its reconstruction, repeated. For 2-D vectors: arrows from x to G(E(x))."""
+    if real.ndim == 2:
+        return scatter(path, {"data x": real}, arrows=(real, recon), title="reconstructions: x -> G(E(x))")
+    return save_images(interleave_rows(real, recon, per_row), path, nrow=per_row)
+
+
+def save_samples(x: torch.Tensor, path: Path, real: torch.Tensor | None = None, nrow: int = 8) -> Path:
+    """A sample grid; 2-D vector samples are drawn over the real data instead."""
+    if x.ndim == 2:
+        layers = {"data": real} if real is not None else {}
+        layers["samples"] = x
+        return scatter(path, layers, title="samples")
+    return save_images(x, path, nrow=nrow)
+
+
+def scatter(path: Path, layers: dict[str, torch.Tensor], arrows=None, title: str = "") -> Path:
+    """2-D points (first two coordinates), one colour per layer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    colours = ["#9e9e9e", "#d62728", "#1f77b4"]
+    for (name, pts), c in zip(layers.items(), colours):
+        p = pts.detach().float().cpu().numpy()
+        ax.scatter(p[:, 0], p[:, 1], s=4, alpha=0.5, c=c, label=name)
+    if arrows is not None:
+        a, b = (t.detach().float().cpu().numpy() for t in arrows)
+        for (x0, y0), (x1, y1) in zip(a[:200], b[:200]):
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "#d62728", "lw": 0.6})
+        ax.scatter(b[:200, 0], b[:200, 1], s=6, c="#d62728", label="G(E(x))")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title)
+    tmp = _atomic_target(path)
+    fig.savefig(tmp, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+    return Path(path)
+
+
+def grid_tensor(x: torch.Tensor, nrow: int = 8) -> torch.Tensor:
+    """A (3, H, W) grid in [0, 1] for TensorBoard."""
+    return make_grid(x.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))

@@ -1,0 +1,50 @@
+"""Name -> object registries, filled by decorators (never by if/elif on names)."""
+from __future__ import annotations
+
+import difflib
+from typing import Callable, Generic, Iterator, TypeVar
+
+from .errors import GaneError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named collection filled with ``@registry.register("name")``.
+
+    ``what`` names the kind of thing ("family", "dataset") for error messages.
+    """
+
+    def __init__(self, what: str):
+        self.what = what
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            if name in self._items:
+                raise ValueError(f"{self.what} {name!r} is registered twice")
+            self._items[name] = obj
+            return obj
+
+        return deco
+
+    def get(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise GaneError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        known = ", ".join(sorted(self._items))
+        close = difflib.get_close_matches(name, list(self._items), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return f"Unknown {self.what} {name!r}.{hint} Known {self.what}s: {known}. Run `gane list` to see them all."
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+    def items(self):
+        return sorted(self._items.items())
