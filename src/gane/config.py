@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .data import parse_spec
 from .errors import GaneError
+from .fields import opt
 from .families import FAMILIES, make_config
 from .registry import Registry
 
@@ -19,27 +20,27 @@ from .registry import Registry
 class TrainConfig:
     """Options of the trainer, shared by every family."""
 
-    data: str = "mnist-5k"
-    steps: int | None = None  # total steps to train to (counts from 0, also when resuming)
-    epochs: float | None = None  # alternative to steps: passes over the training split
-    batch_size: int = 64  # global batch; split across data-parallel processes
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    out: str | None = None  # run folder; default runs/FAMILY-DATA
-    resume: bool = False
-    ema: float = 0.0  # decay of an exponential moving average of G (0 = off, e.g. 0.999)
-    tick: int = 500  # steps between pictures, scalars to TensorBoard and checkpoints
-    log_every: int = 20  # steps between progress-bar / JSONL updates
-    keep_checkpoints: int = 2
-    time_limit: float | None = None  # stop (with a checkpoint) after this many seconds of training
-    data_root: str | None = None
-    download: bool = False
-    image_size: int | None = None
-    workers: int = 2
-    progress: bool = True
+    data: str = opt("mnist-5k", "dataset name, or folder:PATH / npz:PATH (see `gane list`)")
+    steps: int | None = opt(None, "total steps to train to; with --resume, training continues until this step")
+    epochs: float | None = opt(None, "train for this many passes over the data instead of --steps")
+    batch_size: int = opt(64, "images per step, across all processes")
+    lr: float = opt(2e-4, "Adam learning rate")
+    beta1: float = opt(0.5, "Adam beta1")
+    beta2: float = opt(0.999, "Adam beta2")
+    seed: int = opt(0, "seed for weights, data order and noise")
+    device: str = opt("auto", "auto, cpu, cuda, cuda:N or mps")
+    out: str | None = opt(None, "run folder (default runs/FAMILY-DATA)")
+    resume: bool = opt(False, "continue the run in the run folder from its latest checkpoint")
+    ema: float = opt(0.0, "decay of a moving average of G used for samples (0 = off; e.g. 0.999)")
+    tick: int = opt(500, "steps between pictures, TensorBoard scalars and checkpoints")
+    log_every: int = opt(20, "steps between progress-bar and log.jsonl updates")
+    keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")
+    time_limit: float | None = opt(None, "stop (saving a checkpoint) after this many seconds")
+    data_root: str | None = opt(None, "folder with dataset files (else $GANE_DATA, else the cache folder)")
+    download: bool = opt(False, "let torchvision download a missing dataset (needs internet)")
+    image_size: int | None = opt(None, "resize images to this side (folder: default 64)")
+    workers: int = opt(2, "DataLoader workers for datasets streamed from disk")
+    progress: bool = opt(True, "show a progress bar")
 
 
 DEFAULT_STEPS = 2000

@@ -15,8 +15,9 @@ class Registry(Generic[T]):
     ``what`` names the kind of thing ("family", "dataset") for error messages.
     """
 
-    def __init__(self, what: str):
+    def __init__(self, what: str, plural: str | None = None):
         self.what = what
+        self.plural = plural or f"{what}s"
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -38,7 +39,10 @@ class Registry(Generic[T]):
         known = ", ".join(sorted(self._items))
         close = difflib.get_close_matches(name, list(self._items), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        return f"Unknown {self.what} {name!r}.{hint} Known {self.what}s: {known}. Run `gane list` to see them all."
+        return f"Unknown {self.what} {name!r}.{hint} Known {self.plural}: {known}. Run `gane list` to see them all."
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

@@ -137,9 +137,18 @@ class Data:
     def batches(self, sampler: EpochSampler, device: torch.device) -> Iterator[Batch]:
         raise NotImplementedError
 
-    def take(self, n: int, device: torch.device | str = "cpu", offset: int = 0) -> Batch:
-        """The first ``n`` examples (after ``offset``) as one batch, for grids and evaluation."""
+    def select(self, indices, device: torch.device | str = "cpu") -> Batch:
+        """The examples at ``indices`` as one batch."""
         raise NotImplementedError
+
+    def take(self, n: int, device: torch.device | str = "cpu", offset: int = 0) -> Batch:
+        """The first ``n`` examples (after ``offset``) as one batch, for evaluation."""
+        return self.select(range(offset, min(offset + n, len(self))), device)
+
+    def spread(self, n: int, device: torch.device | str = "cpu") -> Batch:
+        """``n`` examples evenly spaced through the split (files are often sorted by class), for picture grids."""
+        n = min(n, len(self))
+        return self.select([i * len(self) // n for i in range(n)], device)
 
 
 class TensorData(Data):
@@ -166,10 +175,10 @@ class TensorData(Data):
             idx = sampler.next().to(x.device)
             yield Batch(images_to_float(x[idx]), y[idx] if y is not None else None)
 
-    def take(self, n: int, device="cpu", offset: int = 0) -> Batch:
-        sl = slice(offset, offset + n)
-        y = self.y[sl].to(device) if self.y is not None else None
-        return Batch(images_to_float(self.x[sl]).to(device), y)
+    def select(self, indices, device="cpu") -> Batch:
+        idx = torch.as_tensor(list(indices), dtype=torch.long)
+        y = self.y[idx].to(device) if self.y is not None else None
+        return Batch(images_to_float(self.x[idx]).to(device), y)
 
 
 class StreamingData(Data):
@@ -205,8 +214,8 @@ class StreamingData(Data):
             sampler.batches_done += 1  # count what was consumed, not what was prefetched
             yield Batch(images_to_float(x.to(device, non_blocking=True)), y.to(device) if self.has_labels else None)
 
-    def take(self, n: int, device="cpu", offset: int = 0) -> Batch:
-        items = [self.dataset[i] for i in range(offset, min(offset + n, len(self)))]
+    def select(self, indices, device="cpu") -> Batch:
+        items = [self.dataset[i] for i in indices]
         x = torch.stack([it[0] for it in items])
         y = torch.tensor([int(it[1]) for it in items]) if self.has_labels else None
         return Batch(images_to_float(x).to(device), y.to(device) if y is not None else None)

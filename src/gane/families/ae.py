@@ -14,16 +14,17 @@ from dataclasses import dataclass
 import torch
 
 from .. import losses, nets
+from ..fields import opt
 from .base import Family, FamilyConfig, Phase, register_family
 
 
 @dataclass
 class AEConfig(FamilyConfig):
-    z_dim: int = 32
-    noise: float = 0.0  # std of the Gaussian corruption of the input (denoising AE)
-    sparse: float = 0.0  # weight of the L1 penalty on the code (sparse AE)
-    contractive: float = 0.0  # weight of the Jacobian penalty (contractive AE)
-    contractive_projections: int = 4  # random projections per step for the Jacobian estimate (0 = exact)
+    z_dim: int = opt(32, "size of the code")
+    noise: float = opt(0.0, "std of the Gaussian corruption of the input (denoising AE)")
+    sparse: float = opt(0.0, "weight of the L1 penalty on the code (sparse AE)")
+    contractive: float = opt(0.0, "weight of the Jacobian penalty ||dE(x)/dx||_F^2 (contractive AE)")
+    contractive_projections: int = opt(4, "random projections per step estimating the Jacobian penalty (0 = exact)")
 
 
 @register_family

@@ -12,6 +12,7 @@ from torch import nn
 
 from ..data import Batch, DataInfo
 from ..errors import GaneError
+from ..fields import opt
 from ..registry import Registry
 
 
@@ -36,8 +37,8 @@ class Phase:
 class FamilyConfig:
     """Options every family has. Subclasses add their own fields (each becomes a CLI option)."""
 
-    z_dim: int = 64
-    width: float = 1.0
+    z_dim: int = opt(64, "size of the latent code z")
+    width: float = opt(1.0, "width multiplier of every network (1.0 = 64 base channels / 256 hidden units)")
 
 
 class Family(nn.Module):
@@ -106,7 +107,7 @@ class Family(nn.Module):
         return dataclasses.asdict(self.config)
 
 
-FAMILIES: Registry[type[Family]] = Registry("family")
+FAMILIES: Registry[type[Family]] = Registry("family", "families")
 
 
 def register_family(cls: type[Family]) -> type[Family]:

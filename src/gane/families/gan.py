@@ -12,14 +12,15 @@ import torch
 
 from .. import nets
 from ..losses import ADVERSARIAL_LOSSES
+from ..fields import opt
 from .base import Family, FamilyConfig, Phase, register_family
 
 
 @dataclass
 class GANConfig(FamilyConfig):
-    loss: str = "ns"  # adversarial loss: ns | minimax
-    spectral_norm: bool = False  # spectral normalisation in D (Miyato et al. 2018)
-    dropout: float = 0.0  # dropout in D
+    loss: str = opt("ns", "adversarial loss", choices=ADVERSARIAL_LOSSES.names)
+    spectral_norm: bool = opt(False, "spectral normalisation in D (Miyato et al. 2018)")
+    dropout: float = opt(0.0, "dropout in D")
 
 
 @register_family

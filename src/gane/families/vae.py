@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import torch
 
 from .. import losses, nets
+from ..fields import opt
 from .base import Family, FamilyConfig, Phase, register_family
 
 
 @dataclass
 class VAEConfig(FamilyConfig):
-    z_dim: int = 16
-    beta: float = 1.0  # weight of the KL term (beta-VAE when != 1)
-    recon_std: float = 0.25  # std of the Gaussian likelihood p(x|z)
+    z_dim: int = opt(16, "size of the latent code z")
+    beta: float = opt(1.0, "weight of the KL term (beta-VAE when not 1)")
+    recon_std: float = opt(0.25, "std of the Gaussian likelihood p(x|z), in [-1, 1] pixel units")
 
 
 @register_family

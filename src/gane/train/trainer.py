@@ -218,7 +218,7 @@ class Trainer:
             print(f"gane: training {self.cfg.family} on {t.data} ({len(self.data)} examples) on {self.device}"
                   f"{f' x {self.dist.world} processes' if self.dist.world > 1 else ''}; run folder {self.run_dir}", flush=True)
         fixed_z = self.model.prior(64, generator=torch.Generator().manual_seed(t.seed + 12345), device=self.device)
-        fixed_x = self.data.take(32, self.device) if self.model.has_encoder else None
+        fixed_x = self.data.spread(32, self.device) if self.model.has_encoder else None
         previous_handler = None
         try:
             previous_handler = signal.signal(signal.SIGINT, self._on_signal)

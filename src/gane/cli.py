@@ -1,0 +1,247 @@
+"""The ``gane`` command: a thin layer over the Python API.
+
+Every user mistake ends in a one-paragraph message and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import textwrap
+import typing
+from pathlib import Path
+
+import click
+
+from .errors import GaneError
+
+EXIT_USER_ERROR = 2
+
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _field_type(f: dataclasses.Field) -> type:
+    # Annotations are strings ("int | None") under `from __future__ import annotations`.
+    names = [t.strip() for t in str(f.type).split("|") if t.strip() != "None"]
+    return _TYPES.get(names[0], str) if names else str
+
+
+def _options_from(config_cls) -> list[click.Option]:
+    """One click option per dataclass field; defaults stay None so that presets can fill them."""
+    out = []
+    for f in dataclasses.fields(config_cls):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        kind = _field_type(f)
+        choices = f.metadata.get("choices")
+        if kind is bool:
+            out.append(click.Option([f"{flag}/--no-{flag[2:]}"], default=None, help=f"{help_text} [default: {default}]"))
+            continue
+        ctype: typing.Any = kind
+        if choices is not None:
+            ctype = click.Choice(list(choices() if callable(choices) else choices))
+        out.append(click.Option([flag], type=ctype, default=None, help=f"{help_text} [default: {default}]", metavar=kind.__name__.upper()))
+    return out
+
+
+class FamilyGroup(click.Group):
+    """``gane train FAMILY``: one subcommand per registered family, built from its config."""
+
+    def list_commands(self, ctx):
+        from .families import FAMILIES
+
+        return FAMILIES.names()
+
+    def get_command(self, ctx, name):
+        from .config import TrainConfig, preset_for
+        from .families import FAMILIES
+
+        if name not in FAMILIES:
+            return None
+        cls = FAMILIES.get(name)
+
+        def run(**kwargs):
+            from .api import train
+
+            result = train(name, **kwargs)
+            click.echo(
+                f"gane: {result.step} steps, {result.images_seen:,} images seen, {result.images_per_second:,.0f} images/s. "
+                f"Run folder: {result.run_dir} (samples.png, reconstructions.png, checkpoints/; "
+                f"TensorBoard: tensorboard --logdir {result.run_dir / 'tensorboard'})"
+            )
+
+        params = _options_from(TrainConfig) + _options_from(cls.Config)
+        doc = (cls.__doc__ or cls.description).strip()
+        return click.Command(name, params=params, callback=run, help=doc, short_help=cls.description)
+
+    def resolve_command(self, ctx, args):
+        from .families import FAMILIES
+
+        if args and not args[0].startswith("-") and args[0] not in FAMILIES:
+            raise click.UsageError(FAMILIES.unknown_message(args[0]), ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="gane")
+def cli():
+    """gane: generative models with encoders. GAN = G + D; a better GAN = G + D + E.
+
+    Start with `gane quickstart`, or `gane list` to see the families and datasets.
+    """
+
+
+@cli.group(cls=FamilyGroup)
+def train():
+    """Train a model family (`gane train FAMILY --help` for its options).
+
+    Example: `gane train bigan --data mnist-5k --steps 3000`.
+    """
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--n", default=64, show_default=True, help="number of samples")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG file (default RUN/samples-N.png)")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--nrow", default=8, show_default=True, help="images per row")
+@click.option("--no-ema", is_flag=True, help="use the raw generator even if the run kept a moving average")
+def sample(run, n, out, seed, nrow, no_ema):
+    """Draw samples from a trained run into a PNG grid."""
+    import torch
+
+    from . import pictures
+    from .api import load
+
+    model = load(run, ema=not no_ema)
+    x = model.sample(n, generator=torch.Generator().manual_seed(seed))
+    out = out or Path(run) / f"samples-{n}.png"
+    real = None
+    if x.ndim == 2:
+        real = _dataset_for(model, None).take(2000).x
+    pictures.save_samples(x, out, real=real, nrow=nrow)
+    click.echo(f"gane: wrote {n} samples to {out}")
+
+
+def _dataset_for(model, data: str | None, split_preferred: str = "test"):
+    import json
+
+    from .data import DATASETS, DataOptions, load_data, parse_spec
+
+    config = json.loads((model.checkpoint / "config.json").read_text())
+    t = config["train"]
+    spec = data or t["data"]
+    entry = DATASETS.get(parse_spec(spec)[0])
+    split = split_preferred if split_preferred in entry.splits else entry.splits[0]
+    opts = DataOptions(data_root=t.get("data_root"), image_size=t.get("image_size"))
+    loaded = load_data(spec, split, opts)
+    if tuple(loaded.info.shape) != tuple(model.info.shape):
+        raise GaneError(
+            f"The data {spec!r} has shape {tuple(loaded.info.shape)}, but the model was trained on {tuple(model.info.shape)}. "
+            "Use data of the same kind (or the same --image-size)."
+        )
+    return loaded
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--data", default=None, help="dataset to reconstruct (default: the run's, test split when it has one)")
+@click.option("--n", default=32, show_default=True, help="number of images")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG file (default RUN/reconstructions-test.png)")
+def reconstruct(run, data, n, out):
+    """Reconstruct real data through E and G: each real row above its reconstruction."""
+    from . import pictures
+    from .api import load
+
+    model = load(run)
+    if not model.has_encoder:
+        model.encode(None)  # raises the family's "no encoder" message
+    batch = _dataset_for(model, data).take(n)
+    recon = model.reconstruct(batch.x)
+    out = out or Path(run) / "reconstructions-test.png"
+    pictures.save_reconstructions(batch.x, recon, out)
+    mse = float((recon - batch.x).pow(2).mean())
+    click.echo(f"gane: wrote {len(batch.x)} reconstructions to {out} (mean squared error {mse:.4f})")
+
+
+@cli.command("list")
+@click.option("--data-root", default=None, help="also look for dataset files here")
+def list_(data_root):
+    """Families, datasets (and whether each is available offline here), losses and presets."""
+    from .api import datasets, families
+    from .config import PRESETS
+    from .data import DataOptions
+    from .losses import ADVERSARIAL_LOSSES
+
+    click.echo("Families (gane train FAMILY --help for options):")
+    for name, desc in families().items():
+        click.echo(f"  {name:<10} {desc}")
+    click.echo("\nDatasets (--data NAME):")
+    for name, d in datasets(DataOptions(data_root=data_root)).items():
+        shown = f"{name}:PATH" if d["takes_path"] else name
+        status = "available offline" if d["available"] else "not found here (see --data-root / --download)"
+        click.echo(f"  {shown:<14} {status:<46} {d['description']}")
+    click.echo("\nAdversarial losses (--loss):")
+    for name, loss in ADVERSARIAL_LOSSES.items():
+        click.echo(f"  {name:<10} {loss.description}")
+    if PRESETS.names():
+        click.echo("\nPresets (applied when family and dataset match):")
+        for name, p in PRESETS.items():
+            click.echo(f"  {name:<22} {p.note}")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/quickstart"), show_default=True)
+@click.option("--minutes", type=float, default=4.0, show_default=True, help="training time budget")
+@click.option("--seed", default=0, show_default=True)
+def quickstart(out, minutes, seed):
+    """Train BiGAN on the built-in MNIST digits and write a report with pictures and numbers."""
+    from .quickstart import run_quickstart
+
+    run_quickstart(out, minutes=minutes, seed=seed)
+
+
+@cli.group()
+def bench():
+    """Speed benchmarks."""
+
+
+@bench.command("train")
+@click.argument("family")
+@click.option("--data", default="mnist-5k", show_default=True)
+@click.option("--steps", default=60, show_default=True, help="timed steps per loop (after a warm-up)")
+@click.option("--batch-size", default=64, show_default=True)
+@click.option("--repeats", default=3, show_default=True, help="alternating timed rounds of each loop")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--width", type=float, default=None, help="network width multiplier")
+def bench_train(family, data, steps, batch_size, repeats, device, width):
+    """images/s of the gane trainer beside a plain PyTorch loop of the same networks and losses."""
+    from .bench import bench_train as run_bench
+
+    run_bench(family, data=data, steps=steps, batch_size=batch_size, repeats=repeats, device=device, width=width)
+
+
+def _paragraph(msg: str) -> str:
+    return textwrap.fill(" ".join(str(msg).split()), width=100)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="gane", standalone_mode=False)
+    except GaneError as e:
+        click.echo(f"gane: error: {_paragraph(str(e))}", err=True)
+        return EXIT_USER_ERROR
+    except click.exceptions.Abort:
+        click.echo("gane: aborted.", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("gane: interrupted; the last complete checkpoint is kept. Continue with --resume.", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
