@@ -1,0 +1,110 @@
+"""The command line: the happy path end to end, and every user mistake ending in exit 2 without a traceback."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from PIL import Image
+
+from gane.cli import main
+
+TINY = ["--steps", "4", "--batch-size", "8", "--tick", "2", "--z-dim", "4", "--width", "0.125", "--no-progress"]
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def assert_user_error(code, err, *phrases):
+    assert code == 2, err
+    assert "Traceback" not in err
+    flat = " ".join(err.split())  # messages are wrapped to the terminal
+    for p in phrases:
+        assert p in flat, err
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, image_npz):
+    out = tmp_path_factory.mktemp("runs") / "bigan"
+    assert main(["train", "bigan", "--data", f"npz:{image_npz}", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_train_writes_a_complete_run_folder(trained_run):
+    cfg = json.loads((trained_run / "config.json").read_text())
+    assert cfg["family"] == "bigan" and cfg["model"]["z_dim"] == 4 and cfg["train"]["steps"] == 4
+    assert (trained_run / "samples.png").exists() and (trained_run / "reconstructions.png").exists()
+    lines = (trained_run / "log.jsonl").read_text().splitlines()
+    assert lines and "images_per_second" in json.loads(lines[-1])
+    ckpts = sorted((trained_run / "checkpoints").iterdir())
+    assert [c.name for c in ckpts] == ["step-00000002", "step-00000004"]
+    assert {p.name for p in ckpts[-1].iterdir()} == {"config.json", "model.safetensors", "optim.safetensors", "state.json"}
+    assert any((trained_run / "tensorboard").iterdir())
+
+
+def test_sample_and_reconstruct(trained_run, tmp_path, capsys):
+    code, out, _ = run(capsys, "sample", trained_run, "--n", 16, "--out", tmp_path / "s.png")
+    assert code == 0 and Image.open(tmp_path / "s.png").size[0] > 28 * 8
+    code, out, _ = run(capsys, "reconstruct", trained_run, "--n", 16, "--out", tmp_path / "r.png")
+    assert code == 0 and "mean squared error" in out and (tmp_path / "r.png").exists()
+
+
+def test_list_shows_families_and_dataset_availability(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    for name in ("ae", "vae", "gan", "bigan", "mnist-5k", "fashion-mnist", "folder:PATH", "npz:PATH", "ring8", "grid25"):
+        assert name in out
+    assert "mnist-5k       available offline" in out
+
+
+def test_bad_data_on_resume_leaves_the_run_untouched(trained_run, tmp_path, capsys):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(trained_run, run_dir)
+    code, out, err = run(capsys, "train", "bigan", "--data", f"npz:{tmp_path / 'missing.npz'}", "--out", run_dir, "--resume", *TINY)
+    assert_user_error(code, err, "missing.npz", "does not exist")
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())[-1] == "step-00000004"
+
+
+def test_resume_from_cli(trained_run, image_npz, tmp_path, capsys):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(trained_run, run_dir)
+    args = ["train", "bigan", "--data", f"npz:{image_npz}", "--out", run_dir, *TINY]
+    args[args.index("--steps") + 1] = "6"
+    code, out, err = run(capsys, *args, "--resume")
+    assert code == 0, err
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())[-1] == "step-00000006"
+
+
+def test_user_mistakes_exit_2_with_one_paragraph(tmp_path, image_npz, trained_run, capsys):
+    assert_user_error(*run(capsys, "train", "bigann")[::2], "Unknown family 'bigann'", "bigan")
+    assert_user_error(*run(capsys, "train", "gan", "--data", "mnist5k", *TINY)[::2], "Unknown dataset 'mnist5k'", "mnist-5k")
+    assert_user_error(*run(capsys, "train", "gan", "--no-such-option", "1")[::2], "No such option")
+    assert_user_error(*run(capsys, "train", "gan", "--loss", "bogus")[::2], "bogus")
+    assert_user_error(*run(capsys, "train", "gan", "--data", "mnist", "--data-root", tmp_path, *TINY)[::2], "was not found", "--download")
+    (tmp_path / "empty").mkdir()
+    assert_user_error(*run(capsys, "train", "gan", "--data", f"folder:{tmp_path / 'empty'}", *TINY)[::2], "holds no image files")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    Image.new("L", (8, 8)).save(bad / "ok.png")
+    (bad / "corrupt.jpg").write_bytes(b"\x00\x01 not an image")
+    assert_user_error(*run(capsys, "train", "gan", "--data", f"folder:{bad}", *TINY)[::2], "corrupt.jpg")
+    # an existing run is never overwritten by accident
+    assert_user_error(*run(capsys, "train", "bigan", "--data", f"npz:{image_npz}", "--out", trained_run, *TINY)[::2], "--resume")
+    assert_user_error(*run(capsys, "train", "bigan", "--data", f"npz:{image_npz}", "--out", tmp_path / "new", "--resume", *TINY)[::2], "no checkpoint")
+    assert_user_error(*run(capsys, "sample", tmp_path / "missing")[::2], "does not exist")
+
+
+def test_checkpoint_of_another_family_or_damaged_file(trained_run, tmp_path, image_npz, capsys):
+    gan_run = tmp_path / "gan"
+    assert main(["train", "gan", "--data", f"npz:{image_npz}", "--out", str(gan_run), *TINY]) == 0
+    mixed = tmp_path / "mixed"
+    shutil.copytree(trained_run, mixed)
+    ckpt = sorted((mixed / "checkpoints").iterdir())[-1]
+    shutil.copy(sorted((gan_run / "checkpoints").iterdir())[-1] / "model.safetensors", ckpt / "model.safetensors")
+    assert_user_error(*run(capsys, "sample", mixed)[::2], "'gan'", "'bigan'")
+    (ckpt / "model.safetensors").write_bytes(b"garbage")
+    assert_user_error(*run(capsys, "sample", mixed)[::2], "damaged")
+    assert_user_error(*run(capsys, "reconstruct", gan_run)[::2], "no encoder")
