@@ -52,6 +52,14 @@ class Distributed:
             g.copy_(flat[offset : offset + n].view_as(g))
             offset += n
 
+    def any(self, flag: bool) -> bool:
+        """True on every rank if it is true on any rank."""
+        if self.world <= 1:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device="cuda" if dist.get_backend() == "nccl" else "cpu")
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item())
+
     def barrier(self) -> None:
         if self.world > 1:
             dist.barrier()

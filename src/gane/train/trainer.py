@@ -253,7 +253,7 @@ class Trainer:
                 last = self.step == self.total_steps
                 elapsed = time.perf_counter() - t0
                 out_of_time = t.time_limit is not None and elapsed >= t.time_limit
-                stop = self._stop_requested or out_of_time
+                stop = self.dist.any(self._stop_requested or out_of_time)  # every rank stops at the same step
                 if self.step % t.log_every == 0 or last or stop or self.step % t.tick == 0:
                     ips = (self.step - start_step) * t.batch_size / max(elapsed, 1e-9)
                     values = self._flush(pending, last_ckpt_step)
