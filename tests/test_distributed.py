@@ -18,7 +18,7 @@ def test_two_processes_train_and_save_once(tmp_path, image_npz):
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "gane",
         "train", "gan", "--data", f"npz:{image_npz}", "--out", str(out), "--device", "cpu",
-        "--steps", "6", "--batch-size", "8", "--tick", "3", "--log-every", "3", "--z-dim", "4", "--width", "0.125", "--no-progress",
+        "--steps", "6", "--batch-size", "8", "--tick", "3", "--log-every", "3", "--z-dim", "4", "--width", "0.125",
     ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)

@@ -214,9 +214,12 @@ class Trainer:
         t = self.cfg.train
         self._prepare_run_dir()
         log = ScalarLog(self.run_dir, self.dist.is_main)
-        if self.dist.is_main:
+        if self.dist.is_main and t.progress:
             print(f"gane: training {self.cfg.family} on {t.data} ({len(self.data)} examples) on {self.device}"
-                  f"{f' x {self.dist.world} processes' if self.dist.world > 1 else ''}; run folder {self.run_dir}", flush=True)
+                  f"{f' x {self.dist.world} processes' if self.dist.world > 1 else ''} to step {self.total_steps}; run folder {self.run_dir}", flush=True)
+            model_opts = ", ".join(f"{k}={v}" for k, v in self.config_dict["model"].items())
+            print(f"gane: {self.cfg.family} options: {model_opts}; batch {t.batch_size}, lr {t.lr:g}, seed {t.seed}"
+                  f" (full config in {self.run_dir / 'config.json'})", flush=True)
         fixed_z = self.model.prior(64, generator=torch.Generator().manual_seed(t.seed + 12345), device=self.device)
         fixed_x = self.data.spread(32, self.device) if self.model.has_encoder else None
         previous_handler = None
