@@ -37,10 +37,11 @@ def _options_from(config_cls) -> list[click.Option]:
         if kind is bool:
             out.append(click.Option([f"{flag}/--no-{flag[2:]}"], default=None, help=f"{help_text} [default: {default}]"))
             continue
-        ctype: typing.Any = kind
         if choices is not None:
-            ctype = click.Choice(list(choices() if callable(choices) else choices))
-        out.append(click.Option([flag], type=ctype, default=None, help=f"{help_text} [default: {default}]", metavar=kind.__name__.upper()))
+            ctype: typing.Any = click.Choice(list(choices() if callable(choices) else choices))
+            out.append(click.Option([flag], type=ctype, default=None, help=f"{help_text} [default: {default}]"))
+        else:
+            out.append(click.Option([flag], type=kind, default=None, help=f"{help_text} [default: {default}]", metavar=kind.__name__.upper()))
     return out
 
 

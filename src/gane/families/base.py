@@ -13,6 +13,7 @@ from torch import nn
 from ..data import Batch, DataInfo
 from ..errors import GaneError
 from ..fields import opt
+from ..losses import ADVERSARIAL_LOSSES
 from ..registry import Registry
 
 
@@ -39,6 +40,15 @@ class FamilyConfig:
 
     z_dim: int = opt(64, "size of the latent code z")
     width: float = opt(1.0, "width multiplier of every network (1.0 = 64 base channels / 256 hidden units)")
+
+
+@dataclass
+class AdversarialConfig(FamilyConfig):
+    """Options every family with a discriminator shares."""
+
+    loss: str = opt("ns", "adversarial loss", choices=ADVERSARIAL_LOSSES.names)
+    spectral_norm: bool = opt(False, "spectral normalisation in D (Miyato et al. 2018)")
+    dropout: float = opt(0.0, "dropout in D")
 
 
 class Family(nn.Module):

@@ -14,14 +14,12 @@ import torch
 from .. import nets
 from ..losses import ADVERSARIAL_LOSSES
 from ..fields import opt
-from .base import Family, FamilyConfig, Phase, register_family
+from .base import AdversarialConfig, Family, Phase, register_family
 
 
 @dataclass
-class BiGANConfig(FamilyConfig):
+class BiGANConfig(AdversarialConfig):
     z_dim: int = opt(64, "size of the latent code z")
-    loss: str = opt("ns", "adversarial loss", choices=ADVERSARIAL_LOSSES.names)
-    spectral_norm: bool = opt(False, "spectral normalisation in D (Miyato et al. 2018)")
     dropout: float = opt(0.2, "dropout in every path of D(x, z)")
 
 

@@ -12,15 +12,12 @@ import torch
 
 from .. import nets
 from ..losses import ADVERSARIAL_LOSSES
-from ..fields import opt
-from .base import Family, FamilyConfig, Phase, register_family
+from .base import AdversarialConfig, Family, Phase, register_family
 
 
 @dataclass
-class GANConfig(FamilyConfig):
-    loss: str = opt("ns", "adversarial loss", choices=ADVERSARIAL_LOSSES.names)
-    spectral_norm: bool = opt(False, "spectral normalisation in D (Miyato et al. 2018)")
-    dropout: float = opt(0.0, "dropout in D")
+class GANConfig(AdversarialConfig):
+    pass
 
 
 @register_family
