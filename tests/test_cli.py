@@ -108,3 +108,14 @@ def test_checkpoint_of_another_family_or_damaged_file(trained_run, tmp_path, ima
     (ckpt / "model.safetensors").write_bytes(b"garbage")
     assert_user_error(*run(capsys, "sample", mixed)[::2], "damaged")
     assert_user_error(*run(capsys, "reconstruct", gan_run)[::2], "no encoder")
+
+
+def test_resume_keeps_the_runs_own_options(trained_run, tmp_path, capsys):
+    """--resume needs only --out and the new --steps: model and data options come from the run."""
+    run_dir = tmp_path / "copy"
+    shutil.copytree(trained_run, run_dir)
+    code, out, err = run(capsys, "train", "bigan", "--out", run_dir, "--resume", "--steps", 5, "--no-progress")
+    assert code == 0, err
+    cfg = json.loads((run_dir / "config.json").read_text())
+    assert cfg["model"]["z_dim"] == 4 and cfg["train"]["data"].startswith("npz:") and cfg["train"]["steps"] == 5
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())[-1] == "step-00000005"

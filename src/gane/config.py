@@ -7,7 +7,9 @@ config is printed and saved as ``config.json`` in the run folder.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .data import parse_spec
 from .errors import GaneError
@@ -88,10 +90,14 @@ def resolve(family: str, **options) -> RunConfig:
     """
     cls = FAMILIES.get(family)
     given = {k: v for k, v in options.items() if v is not None}
-    data = given.get("data", TrainConfig.data)
+    saved = _saved_run(family, given) if given.get("resume") else None
+    data = given.get("data") or (saved["train"]["data"] if saved else TrainConfig.data)
     preset = preset_for(family, data)
     model_opts = dict(preset.model) if preset else {}
     train_opts = dict(preset.train) if preset else {}
+    if saved:  # resuming: the run's own options, then whatever the user changes now
+        model_opts.update(saved["model"])
+        train_opts.update({k: v for k, v in saved["train"].items() if k in TRAIN_FIELDS and k not in ("resume", "steps", "epochs")})
     model_fields = {f.name for f in dataclasses.fields(cls.Config)}
     unknown = []
     for k, v in given.items():
@@ -111,10 +117,31 @@ def resolve(family: str, **options) -> RunConfig:
         train_opts.pop("steps", None)
     if "steps" in given and "epochs" not in given:
         train_opts.pop("epochs", None)
+    train_opts.setdefault("out", str(default_run_dir(family, train_opts.get("data", TrainConfig.data))))
+    if saved and "steps" not in given and "epochs" not in given:
+        train_opts["steps"], train_opts["epochs"] = saved["train"].get("steps"), saved["train"].get("epochs")
     train = make_config(TrainConfig, train_opts, what="the trainer")
     model = make_config(cls.Config, model_opts, what=f"the {family!r} family")
     validate(train)
     return RunConfig(family, model, train)
+
+
+def default_run_dir(family: str, data: str) -> Path:
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in data).strip("-")[:60]
+    return Path("runs") / f"{family}-{slug}"
+
+
+def _saved_run(family: str, given: dict) -> dict | None:
+    """The config.json of the run being resumed, if there is one."""
+    run_dir = Path(given["out"]) if given.get("out") else default_run_dir(family, given.get("data", TrainConfig.data))
+    path = run_dir / "config.json"
+    if not path.exists():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+        return saved if saved.get("family") == family else None
+    except (OSError, json.JSONDecodeError):
+        return None
 
 
 def validate(t: TrainConfig) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import DEFAULT_STEPS, RunConfig
+from ..config import DEFAULT_STEPS, RunConfig, default_run_dir
 from ..data import DataOptions, EpochSampler, load_data
 from ..errors import GaneError, TrainingDiverged
 from ..families import Family, build_family
@@ -124,7 +124,7 @@ class Trainer:
         self.total_steps = t.steps if t.steps is not None else (
             math.ceil(t.epochs * self.sampler.per_epoch) if t.epochs is not None else DEFAULT_STEPS
         )
-        self.run_dir = Path(t.out or Path("runs") / f"{cfg.family}-{_slug(t.data)}")
+        self.run_dir = Path(t.out or default_run_dir(cfg.family, t.data))
         self.step = 0
         self.config_dict = {**cfg.to_dict(), "data_info": self.data.info.to_dict()}
         self._stop_requested = False
@@ -311,10 +311,6 @@ def _progress(enabled: bool, total: int, initial: int):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, smoothing=0.1)
-
-
-def _slug(data: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in data).strip("-")[:60]
 
 
 def _asdict(cfg) -> dict:
