@@ -69,7 +69,7 @@ def _sync(device) -> None:
         torch.cuda.synchronize()
 
 
-def bench_train(family: str, data: str = "mnist-5k", steps: int = 150, batch_size: int = 64, repeats: int = 3, device: str = "auto", width: float | None = None) -> dict:
+def bench_train(family: str, data: str = "mnist-5k", steps: int = 200, batch_size: int = 64, repeats: int = 3, device: str = "auto", width: float | None = None) -> dict:
     options = {"data": data, "batch_size": batch_size, "device": device}
     if width is not None:
         options["width"] = width

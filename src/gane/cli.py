@@ -54,7 +54,7 @@ class FamilyGroup(click.Group):
         return FAMILIES.names()
 
     def get_command(self, ctx, name):
-        from .config import TrainConfig, preset_for
+        from .config import TrainConfig, presets_of
         from .families import FAMILIES
 
         if name not in FAMILIES:
@@ -72,7 +72,12 @@ class FamilyGroup(click.Group):
             )
 
         params = _options_from(TrainConfig) + _options_from(cls.Config)
-        doc = (cls.__doc__ or cls.description).strip()
+        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or cls.description).strip()
+        presets = presets_of(name)
+        if presets:  # \b keeps click from rewrapping the list
+            doc += "\n\n\b\nPresets (used when --data matches; your options override them):\n" + "\n".join(
+                f"  {data}: {p.note}" for data, p in presets.items()
+            )
         return click.Command(name, params=params, callback=run, help=doc, short_help=cls.description)
 
     def resolve_command(self, ctx, args):
@@ -210,7 +215,7 @@ def bench():
 @bench.command("train")
 @click.argument("family")
 @click.option("--data", default="mnist-5k", show_default=True)
-@click.option("--steps", default=60, show_default=True, help="timed steps per loop (after a warm-up)")
+@click.option("--steps", default=200, show_default=True, help="timed steps per loop (after a warm-up)")
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--repeats", default=3, show_default=True, help="alternating timed rounds of each loop")
 @click.option("--device", default="auto", show_default=True)
