@@ -1,6 +1,8 @@
 """Run configs: presets fill in what the user did not give, and the user's options win."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gane.config import PRESETS, presets_of, resolve
@@ -27,3 +29,11 @@ def test_no_preset_means_the_family_defaults():
 def test_unknown_option_names_the_known_ones():
     with pytest.raises(GaneError, match="Unknown option.*widht.*width"):
         resolve("bigan", widht=0.5)
+
+
+def test_resume_takes_the_runs_options_but_not_its_time_limit(tmp_path):
+    first = resolve("bigan", data="ring8", z_dim=3, lr=1e-3, steps=10, time_limit=5.0, out=str(tmp_path))
+    (tmp_path / "config.json").write_text(json.dumps(first.to_dict()))
+    again = resolve("bigan", out=str(tmp_path), resume=True, steps=20)
+    assert (again.train.data, again.model.z_dim, again.train.lr, again.train.steps) == ("ring8", 3, 1e-3, 20)
+    assert again.train.time_limit is None and again.train.resume

@@ -86,6 +86,9 @@ class RunConfig:
 
 
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+# Trainer options that belong to one invocation, so --resume does not take them from the saved run:
+# a run started with --time-limit 240 should not stop again after 4 minutes when it is continued.
+PER_INVOCATION = {"resume", "steps", "epochs", "time_limit", "progress", "download"}
 
 
 def resolve(family: str, **options) -> RunConfig:
@@ -102,7 +105,7 @@ def resolve(family: str, **options) -> RunConfig:
     train_opts = dict(preset.train) if preset else {}
     if saved:  # resuming: the run's own options, then whatever the user changes now
         model_opts.update(saved["model"])
-        train_opts.update({k: v for k, v in saved["train"].items() if k in TRAIN_FIELDS and k not in ("resume", "steps", "epochs")})
+        train_opts.update({k: v for k, v in saved["train"].items() if k in TRAIN_FIELDS and k not in PER_INVOCATION})
     model_fields = {f.name for f in dataclasses.fields(cls.Config)}
     unknown = []
     for k, v in given.items():
