@@ -65,7 +65,7 @@ def test_epochs_count_passes_over_the_data(tmp_path, image_npz):
     assert r.step == 2 * (64 // 8)
 
 
-def test_ema_generator_is_saved_and_used_for_sampling(tmp_path, image_npz):
+def test_ema_of_generator_and_encoder_is_saved_and_used(tmp_path, image_npz):
     out = tmp_path / "run"
     gane.train("gan", data=f"npz:{image_npz}", steps=6, tick=3, ema=0.9, out=str(out), **TINY)
     assert (latest_checkpoint(out) / "ema.safetensors").exists()
@@ -73,6 +73,15 @@ def test_ema_generator_is_saved_and_used_for_sampling(tmp_path, image_npz):
     z = torch.randn(4, 4)
     assert not torch.equal(with_ema.decode(z), raw.decode(z))
     assert torch.equal(with_ema.D.head.weight, raw.D.head.weight)
+    # with an encoder, E is averaged too, so reconstructions use the averaged pair
+    out = tmp_path / "bigan"
+    gane.train("bigan", data=f"npz:{image_npz}", steps=6, tick=3, ema=0.9, out=str(out), **TINY)
+    with_ema, raw = gane.load(out), gane.load(out, ema=False)
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    assert not torch.equal(with_ema.encode(x), raw.encode(x))
+    assert torch.equal(with_ema.D.joint[0].weight, raw.D.joint[0].weight)
+    resumed = gane.train("bigan", data=f"npz:{image_npz}", steps=8, tick=3, ema=0.9, out=str(out), resume=True, **TINY)
+    assert resumed.step == 8 and (latest_checkpoint(out) / "ema.safetensors").exists()
 
 
 def test_vector_family_samples_land_near_the_ring(tmp_path):

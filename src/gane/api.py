@@ -24,7 +24,7 @@ def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu")
     """Rebuild a trained model from a run folder (its latest checkpoint) or one checkpoint folder.
 
     Reads config.json and safetensors weights only: no flags needed, nothing unpickled.
-    With ``ema=True`` the generator's moving average is used when the run kept one.
+    With ``ema=True`` the moving average of G (and E) is used when the run kept one.
     The model is returned in eval mode.
     """
     path = Path(path)
@@ -44,7 +44,7 @@ def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu")
     load_module_state(model, ckpt / "model.safetensors", family)
     ema_file = ckpt / "ema.safetensors"
     if ema and ema_file.exists():
-        load_module_state(getattr(model, model.generator_module), ema_file, family, "EMA weights")
+        load_module_state(model.averaged_modules(), ema_file, family, "EMA weights")
     model.checkpoint = ckpt  # type: ignore[attr-defined]
     return model.to(device).eval()
 

@@ -63,8 +63,10 @@ class Family(nn.Module):
     description: ClassVar[str]
     Config: ClassVar[type] = FamilyConfig
     has_encoder: ClassVar[bool] = False
-    #: the submodule an exponential moving average can follow, and decode() runs
+    #: the submodule decode() runs
     generator_module: ClassVar[str] = "G"
+    #: the submodule encode() runs, in families with an encoder
+    encoder_module: ClassVar[str] = "E"
 
     def __init__(self, config: Any, info: DataInfo):
         super().__init__()
@@ -111,6 +113,12 @@ class Family(nn.Module):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """G(E(x)) (n, *shape)."""
         return self.decode(self.encode(x))
+
+    def averaged_modules(self) -> nn.ModuleDict:
+        """The networks that sample, encode and reconstruct run (G, and E when there is one):
+        what ``--ema`` keeps a moving average of. The dict holds the model's own modules."""
+        names = (self.generator_module,) + ((self.encoder_module,) if self.has_encoder else ())
+        return nn.ModuleDict({n: getattr(self, n) for n in names})
 
     # ----------------------------------------------------------------- config
     def config_dict(self) -> dict:

@@ -5,6 +5,7 @@ Maintenance (scalars, pictures, checkpoints) happens in one place, every ``tick`
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -45,6 +46,19 @@ def resolve_device(name: str, dist: Distributed) -> torch.device:
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def _swapped(model: torch.nn.Module, modules):
+    """Run the model with some of its submodules replaced (e.g. by their moving averages)."""
+    saved = {name: getattr(model, name) for name in modules}
+    try:
+        for name, module in modules.items():
+            setattr(model, name, module)
+        yield model
+    finally:
+        for name, module in saved.items():
+            setattr(model, name, module)
 
 
 class EMA:
@@ -117,7 +131,7 @@ class Trainer:
         self.optimizers = {
             p.name: torch.optim.Adam(self._params(p), lr=t.lr * p.lr_scale, betas=(t.beta1, t.beta2)) for p in self.phases
         }
-        self.ema = EMA(getattr(self.model, self.model.generator_module), t.ema) if t.ema > 0 else None
+        self.ema = EMA(self.model.averaged_modules(), t.ema) if t.ema > 0 else None
         if t.batch_size % self.dist.world:
             raise GaneError(f"--batch-size {t.batch_size} must be divisible by the number of processes ({self.dist.world}).")
         self.sampler = EpochSampler(len(self.data), t.batch_size // self.dist.world, t.seed, self.dist.rank, self.dist.world)
@@ -161,7 +175,7 @@ class Trainer:
             if ema_file.exists():
                 load_module_state(self.ema.module, ema_file, self.cfg.family, "EMA weights")
             else:
-                self.ema = EMA(getattr(self.model, self.model.generator_module), self.cfg.train.ema)
+                self.ema = EMA(self.model.averaged_modules(), self.cfg.train.ema)
         state = load_training_state(ckpt, self.cfg.family, self.optimizers)
         self.step = state["step"]
         self.sampler.batches_done = state["batches_done"]
@@ -186,9 +200,8 @@ class Trainer:
         model = self.model
         was_training = model.training
         model.eval()
-        with torch.no_grad():
-            gen = self.ema.module if self.ema else getattr(model, model.generator_module)
-            samples = gen(fixed_z)
+        with torch.no_grad(), _swapped(model, self.ema.module if self.ema else {}):
+            samples = model.decode(fixed_z)
             pics = self.run_dir / "pictures"
             real = fixed_x.x if fixed_x is not None else None
             backdrop = self.data.take(2000).x if samples.ndim == 2 else None  # real points behind 2-D samples
@@ -251,7 +264,7 @@ class Trainer:
                     opt.step()
                     pending.append((self.step, phase.name, {"loss": loss.detach(), **logs}))
                 if self.ema is not None:
-                    self.ema.update(getattr(self.model, self.model.generator_module))
+                    self.ema.update(self.model.averaged_modules())
                 self.step += 1
                 last = self.step == self.total_steps
                 elapsed = time.perf_counter() - t0
