@@ -131,7 +131,8 @@ class Trainer:
         self.optimizers = {
             p.name: torch.optim.Adam(self._params(p), lr=t.lr * p.lr_scale, betas=(t.beta1, t.beta2)) for p in self.phases
         }
-        self.ema = EMA(self.model.averaged_modules(), t.ema) if t.ema > 0 else None
+        self.averaged = self.model.averaged_modules()  # built once: the EMA follows these every step
+        self.ema = EMA(self.averaged, t.ema) if t.ema > 0 else None
         if t.batch_size % self.dist.world:
             raise GaneError(f"--batch-size {t.batch_size} must be divisible by the number of processes ({self.dist.world}).")
         self.sampler = EpochSampler(len(self.data), t.batch_size // self.dist.world, t.seed, self.dist.rank, self.dist.world)
@@ -175,7 +176,7 @@ class Trainer:
             if ema_file.exists():
                 load_module_state(self.ema.module, ema_file, self.cfg.family, "EMA weights")
             else:
-                self.ema = EMA(self.model.averaged_modules(), self.cfg.train.ema)
+                self.ema = EMA(self.averaged, self.cfg.train.ema)
         state = load_training_state(ckpt, self.cfg.family, self.optimizers)
         self.step = state["step"]
         self.sampler.batches_done = state["batches_done"]
@@ -264,7 +265,7 @@ class Trainer:
                     opt.step()
                     pending.append((self.step, phase.name, {"loss": loss.detach(), **logs}))
                 if self.ema is not None:
-                    self.ema.update(self.model.averaged_modules())
+                    self.ema.update(self.averaged)
                 self.step += 1
                 last = self.step == self.total_steps
                 elapsed = time.perf_counter() - t0
