@@ -79,7 +79,7 @@ def test_ema_of_generator_and_encoder_is_saved_and_used(tmp_path, image_npz):
     with_ema, raw = gane.load(out), gane.load(out, ema=False)
     x = torch.rand(4, 1, 28, 28) * 2 - 1
     assert not torch.equal(with_ema.encode(x), raw.encode(x))
-    assert torch.equal(with_ema.D.joint[0].weight, raw.D.joint[0].weight)
+    assert torch.equal(with_ema.D.head.weight, raw.D.head.weight)
     resumed = gane.train("bigan", data=f"npz:{image_npz}", steps=8, tick=3, ema=0.9, out=str(out), resume=True, **TINY)
     assert resumed.step == 8 and (latest_checkpoint(out) / "ema.safetensors").exists()
 

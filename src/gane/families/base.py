@@ -44,11 +44,26 @@ class FamilyConfig:
 
 @dataclass
 class AdversarialConfig(FamilyConfig):
-    """Options every family with a discriminator shares."""
+    """Options every family with a discriminator shares: the loss and its stabilisers."""
 
     loss: str = opt("ns", "adversarial loss", choices=ADVERSARIAL_LOSSES.names)
     spectral_norm: bool = opt(False, "spectral normalisation in D (Miyato et al. 2018)")
     dropout: float = opt(0.0, "dropout in D")
+    gp_weight: float = opt(10.0, "weight of the gradient penalty of --loss wgan-gp (Gulrajani et al. 2017)")
+    r1: float = opt(0.0, "R1 penalty gamma: gamma/2 * ||grad D(x)||^2 on real data (Mescheder et al. 2018; 0 = off)")
+    feature_matching: float = opt(0.0, "weight of feature matching ||E f(x) - E f(G(z))||^2 in G's loss (Salimans et al. 2016; 0 = off)")
+    vdb: float = opt(0.0, "variational discriminator bottleneck: the information bound I_c (Peng et al. 2019; 0 = off)")
+    vdb_size: int = opt(32, "size of the VDB's Gaussian code")
+    vdb_step: float = opt(1e-5, "dual ascent step of the VDB's Lagrange multiplier beta")
+
+
+@dataclass(frozen=True)
+class CodePart:
+    """One named slice of a family's latent code: ``kind`` is normal, uniform (on [-1, 1]) or categorical (a one-hot)."""
+
+    name: str
+    size: int
+    kind: str = "normal"
 
 
 class Family(nn.Module):
@@ -80,18 +95,79 @@ class Family(nn.Module):
     # ----------------------------------------------------------------- the model interface
     @property
     def z_dim(self) -> int:
+        """Size of the noise part z of the code."""
         return self.config.z_dim
+
+    def code_parts(self) -> list[CodePart]:
+        """The parts of the code decode() takes, in order. Conditional families add a
+        categorical part named "class"; InfoGAN adds its codes c1, c2, ..."""
+        return [CodePart("z", self.z_dim)]
+
+    @property
+    def code_dim(self) -> int:
+        """Size of the whole code that decode() takes and encode() returns."""
+        return sum(p.size for p in self.code_parts())
+
+    def code_slices(self) -> dict[str, slice]:
+        out, start = {}, 0
+        for p in self.code_parts():
+            out[p.name] = slice(start, start + p.size)
+            start += p.size
+        return out
+
+    def set_code_part(self, code: torch.Tensor, name: str, value) -> torch.Tensor:
+        """A copy of ``code`` (n, code_dim) with one part set: a category index (int or (n,) tensor)
+        for a categorical part, a number or (n, size) tensor otherwise."""
+        parts = {p.name: p for p in self.code_parts()}
+        if name not in parts:
+            raise GaneError(f"The {self.name!r} family's code has no part {name!r}; its parts are {', '.join(parts)}.")
+        part, sl = parts[name], self.code_slices()[name]
+        code = code.clone()
+        if part.kind == "categorical":
+            idx = torch.as_tensor(value, device=code.device).long().expand(code.shape[0])
+            if int(idx.min()) < 0 or int(idx.max()) >= part.size:
+                raise GaneError(f"{name} is a category from 0 to {part.size - 1}; got {value}.")
+            code[:, sl] = torch.nn.functional.one_hot(idx, part.size).to(code.dtype)
+        else:
+            code[:, sl] = torch.as_tensor(value, dtype=code.dtype, device=code.device)
+        return code
+
+    def code_class(self, code: torch.Tensor) -> torch.Tensor:
+        """The class (n,) a class-conditional code carries."""
+        return code[:, self.code_slices()["class"]].argmax(1)
+
+    def labels_needed(self, why: str) -> int:
+        """The number of classes of the data, or a clear error when the data has no labels."""
+        if self.info.num_classes is None:
+            raise GaneError(f"{why} needs labelled data, and this dataset has no labels. Use a labelled dataset "
+                            "(mnist-5k, fashion-mnist, a folder: with one subfolder per class, an npz: with y) or drop the option.")
+        return self.info.num_classes
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of classes when the family generates class-conditionally (a code part "class"), else None."""
+        return next((p.size for p in self.code_parts() if p.name == "class"), None)
 
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
     def prior(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-        """n codes from p(z), standard normal unless a family says otherwise. (n, z_dim)."""
+        """n codes from p(z): each part from its distribution (standard normal, uniform on [-1, 1],
+        or a uniformly drawn one-hot). (n, code_dim)."""
         device = device or self.device
-        if generator is not None:
-            return torch.randn(n, self.z_dim, generator=generator).to(device)
-        return torch.randn(n, self.z_dim, device=device)
+        where = "cpu" if generator is not None else device  # a seeded generator lives on the CPU
+        chunks = []
+        for p in self.code_parts():
+            if p.kind == "normal":
+                chunks.append(torch.randn(n, p.size, generator=generator, device=where))
+            elif p.kind == "uniform":
+                chunks.append(torch.rand(n, p.size, generator=generator, device=where) * 2 - 1)
+            else:
+                idx = torch.randint(0, p.size, (n,), generator=generator, device=where)
+                chunks.append(torch.nn.functional.one_hot(idx, p.size).float())
+        code = chunks[0] if len(chunks) == 1 else torch.cat(chunks, 1)
+        return code.to(device)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes (n, z_dim) -> data (n, *shape). Keeps the graph, so codes can be optimised through it."""
@@ -105,9 +181,19 @@ class Family(nn.Module):
         )
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n samples G(z), z ~ p(z). (n, *shape)."""
-        return self.decode(self.prior(n, generator))
+    def sample(self, n: int, generator: torch.Generator | None = None, classes=None) -> torch.Tensor:
+        """n samples G(z), z ~ p(z). (n, *shape). ``classes`` (an int or (n,) labels) fixes the
+        class of a class-conditional family."""
+        code = self.prior(n, generator)
+        if classes is not None:
+            if self.num_classes is None:
+                raise GaneError(
+                    f"This {self.name!r} model is not class-conditional, so it cannot sample a given class. "
+                    "Class-conditional models: acgan, and gan, bigan or bigbigan trained with --conditional "
+                    "(InfoGAN's categorical code is learnt without labels: sweep it with `gane sample RUN --sweep c1`)."
+                )
+            code = self.set_code_part(code, "class", classes)
+        return self.decode(code)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:

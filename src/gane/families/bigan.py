@@ -3,24 +3,31 @@
 Objective: min_{G,E} max_D E_x log D(x, E(x)) + E_z log(1 - D(G(z), z)). The
 discriminator sees joint pairs, so to fool it the encoder must map x where the
 generator would have come from: at the optimum E = G^-1. E and G are trained
-together with the non-saturating loss on flipped labels.
+together on flipped labels (non-saturating by default; any ``--loss``).
+
+``--conditional`` adds the class to both halves of the game: the code is (z, one-hot y),
+real pairs are (x, (E(x), y)) and generated pairs (G(z, y), (z, y)); the encoder also
+learns to predict the class (cross-entropy on the labels) so that it can encode
+unlabelled images.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .. import nets
-from ..losses import ADVERSARIAL_LOSSES
 from ..fields import opt
-from .base import AdversarialConfig, Family, Phase, register_family
+from .adversarial import Adversary
+from .base import AdversarialConfig, CodePart, Family, Phase, register_family
 
 
 @dataclass
 class BiGANConfig(AdversarialConfig):
     z_dim: int = opt(64, "size of the latent code z")
     dropout: float = opt(0.2, "dropout in every path of D(x, z)")
+    conditional: bool = opt(False, "class-conditional: the code carries a one-hot class y and E also predicts it; needs labels")
 
 
 @register_family
@@ -32,30 +39,49 @@ class BiGAN(Family):
 
     def __init__(self, config: BiGANConfig, info):
         super().__init__(config, info)
-        self.adv = ADVERSARIAL_LOSSES.get(config.loss)
-        self.G = nets.generator(info, config.z_dim, config.width)
-        self.E = nets.encoder(info, config.z_dim, config.width)
-        self.D = nets.joint_discriminator(info, config.z_dim, config.width, config.spectral_norm, config.dropout)
+        self.classes = self.labels_needed("--conditional") if config.conditional else 0
+        self.adv = Adversary(config)
+        self.G = nets.generator(info, self.code_dim, config.width)
+        self.E = nets.encoder(info, self.code_dim, config.width)  # z, then class logits when conditional
+        self.D = nets.joint_discriminator(info, self.code_dim, config.width, config.spectral_norm, config.dropout, self.adv.bottleneck)
+
+    def code_parts(self):
+        return [CodePart("z", self.z_dim)] + ([CodePart("class", self.classes, "categorical")] if self.classes else [])
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("EG", ("E", "G"), self.eg_loss)]
 
+    def _real_code(self, x, y):
+        """(E(x), one-hot y) for real pairs, and the class logits (None when unconditional)."""
+        out = self.E(x)
+        if not self.classes:
+            return out, None
+        z, logits = out[:, : self.z_dim], out[:, self.z_dim :]
+        return torch.cat([z, F.one_hot(y, self.classes).to(z.dtype)], 1), logits
+
     def d_loss(self, batch):
         x = batch.x
         with torch.no_grad():
-            z_hat = self.E(x)
+            z_hat, _ = self._real_code(x, batch.y)
             z = self.prior(len(x))
             x_fake = self.G(z)
-        real_logits, fake_logits = self.D(x, z_hat), self.D(x_fake, z)  # (x, E(x)) is "real"
-        loss = self.adv.d(real_logits, fake_logits)
-        return loss, {"D(x,E(x))": torch.sigmoid(real_logits).mean().detach(), "D(G(z),z)": torch.sigmoid(fake_logits).mean().detach()}
+        return self.adv.d_loss(self.D, (x, z_hat), (x_fake, z))  # (x, E(x)) is "real"
 
     def eg_loss(self, batch):
         x = batch.x
         z = self.prior(len(x))
-        real_logits, fake_logits = self.D(x, self.E(x)), self.D(self.G(z), z)
-        # Flipped labels: G wants its pairs called real, E wants its pairs called fake.
-        return self.adv.g(fake_logits) + self.adv.g(-real_logits), {}
+        z_hat, logits = self._real_code(x, batch.y)
+        # G wants its pairs called real; E wants its pairs called fake.
+        g, logs = self.adv.g_loss(self.D, (self.G(z), z), real=(x, z_hat.detach()))
+        loss = g + self.adv.g_flipped_loss(self.D, (x, z_hat))
+        if logits is not None:
+            ce = F.cross_entropy(logits, batch.y)
+            loss = loss + ce
+            logs["class_ce"] = ce.detach()
+        return loss, logs
 
     def encode(self, x):
-        return self.E(x)
+        out = self.E(x)
+        if not self.classes:
+            return out
+        return torch.cat([out[:, : self.z_dim], F.one_hot(out[:, self.z_dim :].argmax(1), self.classes).to(out.dtype)], 1)

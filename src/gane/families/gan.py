@@ -1,48 +1,57 @@
 """GAN with DCGAN networks (Goodfellow et al. 2014; Radford et al. 2016).
 
-Objective: min_G max_D E log D(x) + E log(1 - D(G(z))). ``--loss ns`` trains G with the
-non-saturating -log D(G(z)) (the default, as in practice); ``--loss minimax`` with the
-original log(1 - D(G(z))). No encoder: use bigan for a GAN that can also encode.
+Objective: min_G max_D E log D(x) + E log(1 - D(G(z))), G trained with the
+non-saturating -log D(G(z)) by default; ``--loss`` picks minimax, hinge, wgan-gp or
+lsgan instead, and ``--spectral-norm``, ``--r1``, ``--feature-matching`` and ``--vdb``
+stabilise D. ``--conditional`` makes it a class-conditional GAN: the class one-hot
+joins the code G(z, y), and D is a projection discriminator of (x, y) (Miyato & Koyama 2018).
+No encoder: use bigan for a GAN that can also encode.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from .. import nets
-from ..losses import ADVERSARIAL_LOSSES
-from .base import AdversarialConfig, Family, Phase, register_family
+from ..fields import opt
+from .adversarial import Adversary, needs_input_gradients
+from .base import AdversarialConfig, CodePart, Family, Phase, register_family
 
 
 @dataclass
 class GANConfig(AdversarialConfig):
-    pass
+    conditional: bool = opt(False, "class-conditional: G(z, y) and a projection discriminator D(x, y); needs labels")
 
 
 @register_family
 class GAN(Family):
     name = "gan"
-    description = "GAN / DCGAN: generator and discriminator (--loss ns|minimax, --spectral-norm)"
+    description = "GAN / DCGAN: generator and discriminator (--loss, --spectral-norm, --r1, --conditional)"
     Config = GANConfig
 
     def __init__(self, config: GANConfig, info):
         super().__init__(config, info)
-        self.adv = ADVERSARIAL_LOSSES.get(config.loss)
-        self.G = nets.generator(info, config.z_dim, config.width)
-        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout)
+        self.classes = self.labels_needed("--conditional") if config.conditional else 0
+        self.adv = Adversary(config)
+        self.G = nets.generator(info, self.code_dim, config.width)
+        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
+                                    batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck,
+                                    num_classes=self.classes or None)
+
+    def code_parts(self):
+        return [CodePart("z", self.z_dim)] + ([CodePart("class", self.classes, "categorical")] if self.classes else [])
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("G", ("G",), self.g_loss)]
 
+    def _fake(self, n):
+        code = self.prior(n)
+        return self.G(code), (self.code_class(code) if self.classes else None)
+
     def d_loss(self, batch):
         x = batch.x
-        with torch.no_grad():
-            fake = self.G(self.prior(len(x)))
-        real_logits, fake_logits = self.D(x), self.D(fake)
-        loss = self.adv.d(real_logits, fake_logits)
-        return loss, {"D(x)": torch.sigmoid(real_logits).mean().detach(), "D(G(z))": torch.sigmoid(fake_logits).mean().detach()}
+        x_fake, y_fake = self._fake(len(x))
+        return self.adv.d_loss(self.D, (x,), (x_fake.detach(),), batch.y if self.classes else None, y_fake)
 
     def g_loss(self, batch):
-        fake_logits = self.D(self.G(self.prior(len(batch.x))))
-        return self.adv.g(fake_logits), {}
+        x_fake, y_fake = self._fake(len(batch.x))
+        return self.adv.g_loss(self.D, (x_fake,), y_fake, real=(batch.x,), y_real=batch.y if self.classes else None)

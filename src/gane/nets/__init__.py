@@ -4,33 +4,69 @@ from __future__ import annotations
 from torch import nn
 
 from ..data import DataInfo
-from .conv import ConvBody, ConvDiscriminator, ConvEncoder, ConvGenerator
-from .joint import JointDiscriminator
-from .mlp import MLPDiscriminator, MLPEncoder, MLPGenerator
+from .conv import ConvBody, ConvEncoder, ConvGenerator
+from .critic import Discriminator, Scores, VariationalBottleneck
+from .energy import AutoencoderDiscriminator
+from .joint import JointBody
+from .mlp import MLPBody, MLPEncoder, MLPGenerator, mlp, hidden_units
+from .resnet import ResEncoder, ResGenerator, ThreeScoreDiscriminator
 
-_BY_KIND = {
-    "image": {"G": ConvGenerator, "D": ConvDiscriminator, "E": ConvEncoder},
-    "vector": {"G": MLPGenerator, "D": MLPDiscriminator, "E": MLPEncoder},
-}
+
+def _image(info: DataInfo) -> bool:
+    return info.kind == "image"
 
 
 def generator(info: DataInfo, z_dim: int, width: float = 1.0) -> nn.Module:
-    return _BY_KIND[info.kind]["G"](z_dim, info.shape, width)
-
-
-def discriminator(info: DataInfo, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0) -> nn.Module:
-    return _BY_KIND[info.kind]["D"](info.shape, width, spectral_norm, dropout)
+    """code (B, z_dim) -> data (B, *info.shape)."""
+    return ConvGenerator(z_dim, info.shape, width) if _image(info) else MLPGenerator(z_dim, info.shape, width)
 
 
 def encoder(info: DataInfo, out_dim: int, width: float = 1.0) -> nn.Module:
-    return _BY_KIND[info.kind]["E"](info.shape, out_dim, width)
+    """data -> (B, out_dim)."""
+    return ConvEncoder(info.shape, out_dim, width) if _image(info) else MLPEncoder(info.shape, out_dim, width)
 
 
-def joint_discriminator(info: DataInfo, z_dim: int, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.2) -> nn.Module:
-    return JointDiscriminator(info.shape, z_dim, width, spectral_norm, dropout)
+def body(info: DataInfo, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0, batch_norm: bool = True) -> nn.Module:
+    """data -> features (B, F), with ``out_features``."""
+    if _image(info):
+        return ConvBody(info.shape, width, spectral_norm, dropout, batch_norm)
+    return MLPBody(info.shape, width, spectral_norm, dropout)
+
+
+def discriminator(info: DataInfo, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0,
+                  batch_norm: bool = True, bottleneck: int = 0, num_classes: int | None = None) -> Discriminator:
+    """data -> logit (B,). ``num_classes`` makes it a projection discriminator of (x, y)."""
+    return Discriminator(body(info, width, spectral_norm, dropout, batch_norm), spectral_norm, bottleneck, num_classes)
+
+
+def joint_discriminator(info: DataInfo, z_dim: int, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.2,
+                        bottleneck: int = 0) -> Discriminator:
+    """(data, code) -> logit (B,), BiGAN's D(x, z)."""
+    return Discriminator(JointBody(info.shape, z_dim, width, spectral_norm, dropout), spectral_norm, bottleneck)
+
+
+def code_discriminator(z_dim: int, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0,
+                       batch_norm: bool = True, bottleneck: int = 0) -> Discriminator:
+    """code (B, z_dim) -> logit (B,): the adversarial autoencoder's and alpha-GAN's D on codes."""
+    return Discriminator(MLPBody((z_dim,), width, spectral_norm, dropout), spectral_norm, bottleneck)
+
+
+def res_generator(info: DataInfo, code_dim: int, width: float = 1.0, num_classes: int = 0) -> nn.Module:
+    """BigBiGAN's generator: residual with class-conditional batch norm for images, an MLP for vectors."""
+    return ResGenerator(code_dim, info.shape, width, num_classes) if _image(info) else MLPGenerator(code_dim, info.shape, width)
+
+
+def res_encoder(info: DataInfo, out_dim: int, width: float = 1.0) -> nn.Module:
+    return ResEncoder(info.shape, out_dim, width) if _image(info) else MLPEncoder(info.shape, out_dim, width)
+
+
+def autoencoder_discriminator(info: DataInfo, code_dim: int, width: float = 1.0) -> AutoencoderDiscriminator:
+    return AutoencoderDiscriminator(encoder(info, code_dim, width), generator(info, code_dim, width))
 
 
 __all__ = [
-    "ConvBody", "ConvDiscriminator", "ConvEncoder", "ConvGenerator", "JointDiscriminator",
-    "MLPDiscriminator", "MLPEncoder", "MLPGenerator", "generator", "discriminator", "encoder", "joint_discriminator",
+    "AutoencoderDiscriminator", "ConvBody", "ConvEncoder", "ConvGenerator", "Discriminator", "JointBody", "MLPBody",
+    "MLPEncoder", "MLPGenerator", "ResEncoder", "ResGenerator", "Scores", "ThreeScoreDiscriminator", "VariationalBottleneck",
+    "autoencoder_discriminator", "body", "code_discriminator", "discriminator", "encoder", "generator", "hidden_units",
+    "joint_discriminator", "mlp", "res_encoder", "res_generator",
 ]

@@ -87,21 +87,6 @@ class ConvBody(nn.Module):
         return self.net(x)
 
 
-class ConvDiscriminator(nn.Module):
-    """image -> logit (B,). ``features(x)`` gives the last hidden layer (B, F)."""
-
-    def __init__(self, shape, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0):
-        super().__init__()
-        self.body = ConvBody(shape, width, spectral_norm, dropout)
-        self.head = sn(nn.Linear(self.body.out_features, 1), spectral_norm)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x)).squeeze(1)
-
-
 class ConvEncoder(nn.Module):
     """image -> code (B, out_dim). A VAE asks for out_dim = 2 * z_dim (mean and log-variance)."""
 

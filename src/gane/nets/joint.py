@@ -1,4 +1,4 @@
-"""The joint discriminator D(x, z) of BiGAN / ALI (Donahue et al. 2017; Dumoulin et al. 2017)."""
+"""The joint discriminator body of BiGAN / ALI (Donahue et al. 2017; Dumoulin et al. 2017)."""
 from __future__ import annotations
 
 import torch
@@ -8,8 +8,8 @@ from .conv import ConvBody, sn
 from .mlp import MLPBody, hidden_units
 
 
-class JointDiscriminator(nn.Module):
-    """(x, z) -> logit (B,): an x path, a z path and a joint head over both.
+class JointBody(nn.Module):
+    """(x, z) -> features (B, F): an x path, a z path and a joint layer over both.
 
     Dropout in every path is the usual BiGAN/ALI regulariser: without it D wins early
     and the encoder never learns to invert G.
@@ -27,10 +27,8 @@ class JointDiscriminator(nn.Module):
             sn(nn.Linear(z_dim, h), spectral_norm), nn.LeakyReLU(0.2, True), *drop,
             sn(nn.Linear(h, h), spectral_norm), nn.LeakyReLU(0.2, True), *drop,
         )
-        self.joint = nn.Sequential(
-            sn(nn.Linear(self.x_path.out_features + h, 2 * h), spectral_norm), nn.LeakyReLU(0.2, True), *drop,
-            sn(nn.Linear(2 * h, 1), spectral_norm),
-        )
+        self.joint = nn.Sequential(sn(nn.Linear(self.x_path.out_features + h, 2 * h), spectral_norm), nn.LeakyReLU(0.2, True), *drop)
+        self.out_features = 2 * h
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.joint(torch.cat([self.x_path(x), self.z_path(z)], 1)).squeeze(1)
+        return self.joint(torch.cat([self.x_path(x), self.z_path(z)], 1))  # (B, 2h)

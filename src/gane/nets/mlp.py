@@ -52,21 +52,6 @@ class MLPBody(nn.Module):
         return self.net(x)
 
 
-class MLPDiscriminator(nn.Module):
-    """x (B, D) -> logit (B,)."""
-
-    def __init__(self, shape, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0):
-        super().__init__()
-        self.body = MLPBody(shape, width, spectral_norm, dropout)
-        self.head = sn(nn.Linear(self.body.out_features, 1), spectral_norm)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x)).squeeze(1)
-
-
 class MLPEncoder(nn.Module):
     """x (B, D) -> code (B, out_dim)."""
 

@@ -1,0 +1,83 @@
+"""Adversarial autoencoder (Makhzani et al. 2016).
+
+Objective: min_{E,G} ||x - G(E(x))||^2, while a discriminator on codes D(z) tells
+z ~ p(z) from q(z) = E(x) and E learns to fool it, so that the codes fill the
+prior: then G(z) for z ~ p(z) gives samples. ``--prior`` picks p(z): normal,
+uniform on [-1, 1]^d, or a mixture of Gaussians (``--components`` of them, their
+means on a circle of radius 4 in the first two dimensions, std 0.5 there and 1 elsewhere).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .. import losses, nets
+from ..errors import GaneError
+from ..fields import opt
+from .adversarial import Adversary, needs_input_gradients
+from .base import AdversarialConfig, CodePart, Family, Phase, register_family
+
+PRIORS = ("normal", "uniform", "mixture")
+
+
+@dataclass
+class AAEConfig(AdversarialConfig):
+    z_dim: int = opt(8, "size of the code")
+    prior: str = opt("normal", "the prior the codes are pushed to", choices=PRIORS)
+    components: int = opt(10, "mixture components for --prior mixture")
+    adv_weight: float = opt(1.0, "weight of the encoder's adversarial loss against the reconstruction")
+
+
+@register_family
+class AAE(Family):
+    name = "aae"
+    description = "adversarial autoencoder: reconstruction + a discriminator on codes (--prior normal|uniform|mixture)"
+    Config = AAEConfig
+    has_encoder = True
+
+    def __init__(self, config: AAEConfig, info):
+        super().__init__(config, info)
+        if config.prior == "mixture" and config.z_dim < 2:
+            raise GaneError("--prior mixture places its components in the first two code dimensions: use --z-dim 2 or more.")
+        self.adv = Adversary(config)
+        self.E = nets.encoder(info, config.z_dim, config.width)
+        self.G = nets.generator(info, config.z_dim, config.width)
+        self.D = nets.code_discriminator(config.z_dim, config.width, config.spectral_norm, config.dropout,
+                                         not needs_input_gradients(config), self.adv.bottleneck)
+
+    def code_parts(self):
+        return [CodePart("z", self.z_dim, "uniform" if self.config.prior == "uniform" else "normal")]
+
+    def prior(self, n, generator=None, device=None):
+        code = super().prior(n, generator, device)  # (n, z_dim)
+        if self.config.prior != "mixture":
+            return code
+        k = self.config.components
+        where = "cpu" if generator is not None else code.device
+        comp = torch.randint(0, k, (n,), generator=generator, device=where).to(code.device)
+        angle = 2 * math.pi * comp.float() / k
+        code = code.clone()
+        code[:, 0] = 4 * torch.cos(angle) + 0.5 * code[:, 0]
+        code[:, 1] = 4 * torch.sin(angle) + 0.5 * code[:, 1]
+        return code
+
+    def phases(self):
+        return [Phase("AE", ("E", "G"), self.ae_loss), Phase("D", ("D",), self.d_loss), Phase("E", ("E",), self.e_loss)]
+
+    def ae_loss(self, batch):
+        rec = losses.mse(self.G(self.E(batch.x)), batch.x)
+        return rec, {"recon": rec.detach()}
+
+    def d_loss(self, batch):
+        with torch.no_grad():
+            z_hat = self.E(batch.x)
+        return self.adv.d_loss(self.D, (self.prior(len(z_hat)),), (z_hat,))  # prior codes are "real"
+
+    def e_loss(self, batch):
+        loss, logs = self.adv.g_loss(self.D, (self.E(batch.x),))
+        return self.config.adv_weight * loss, logs
+
+    def encode(self, x):
+        return self.E(x)

@@ -1,0 +1,70 @@
+"""alpha-GAN (Rosca et al. 2017): an autoencoder, an image discriminator on
+reconstructions and samples, and a code discriminator.
+
+With z_hat = E(x), x_rec = G(z_hat) and x_gen = G(z), z ~ N(0, I):
+E minimises lambda ||x - x_rec||_1 and fools the code discriminator C(z_hat);
+G minimises lambda ||x - x_rec||_1 and fools the image discriminator D on x_rec and x_gen;
+D tells x from x_rec and x_gen; C tells z from z_hat. Any ``--loss`` (non-saturating
+by default); the stabilisers apply to both discriminators.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import nets
+from ..fields import opt
+from .adversarial import Adversary, needs_input_gradients
+from .base import AdversarialConfig, Family, Phase, register_family
+
+
+@dataclass
+class AlphaGANConfig(AdversarialConfig):
+    z_dim: int = opt(32, "size of the latent code z")
+    recon_weight: float = opt(10.0, "lambda: weight of the L1 reconstruction against the adversarial terms")
+
+
+@register_family
+class AlphaGAN(Family):
+    name = "alphagan"
+    description = "alpha-GAN: autoencoder + image discriminator (reconstructions and samples) + code discriminator"
+    Config = AlphaGANConfig
+    has_encoder = True
+
+    def __init__(self, config: AlphaGANConfig, info):
+        super().__init__(config, info)
+        self.adv = Adversary(config)
+        plain_bn = not needs_input_gradients(config)
+        self.E = nets.encoder(info, config.z_dim, config.width)
+        self.G = nets.generator(info, config.z_dim, config.width)
+        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout, plain_bn, self.adv.bottleneck)
+        self.C = nets.code_discriminator(config.z_dim, config.width, config.spectral_norm, config.dropout, plain_bn, self.adv.bottleneck)
+
+    def phases(self):
+        return [Phase("D", ("D",), self.d_loss), Phase("C", ("C",), self.c_loss), Phase("EG", ("E", "G"), self.eg_loss)]
+
+    def d_loss(self, batch):
+        x = batch.x
+        with torch.no_grad():
+            fakes = torch.cat([self.G(self.E(x)), self.G(self.prior(len(x)))])  # reconstructions, then samples
+        return self.adv.d_loss(self.D, (x,), (fakes,))
+
+    def c_loss(self, batch):
+        with torch.no_grad():
+            z_hat = self.E(batch.x)
+        return self.adv.d_loss(self.C, (self.prior(len(z_hat)),), (z_hat,))  # prior codes are "real"
+
+    def eg_loss(self, batch):
+        x = batch.x
+        z_hat = self.E(x)
+        rec = (self.G(z_hat) - x).abs().flatten(1).mean(1).mean()
+        code_adv, _ = self.adv.g_loss(self.C, (z_hat,))  # E's adversarial term
+        # G's adversarial term on reconstructions must not train E, so they are decoded from a detached code.
+        fakes = torch.cat([self.G(z_hat.detach()), self.G(self.prior(len(x)))])
+        image_adv, logs = self.adv.g_loss(self.D, (fakes,), real=(x,))
+        loss = self.config.recon_weight * rec + code_adv + image_adv
+        return loss, {"recon_l1": rec.detach(), "code_adv": code_adv.detach(), "image_adv": image_adv.detach(), **logs}
+
+    def encode(self, x):
+        return self.E(x)

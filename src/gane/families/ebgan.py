@@ -1,0 +1,56 @@
+"""EBGAN: energy-based GAN (Zhao et al. 2017).
+
+D is an autoencoder and the energy of x is its reconstruction error D(x) = mean ||Dec(Enc(x)) - x||^2.
+D minimises D(x) + max(0, m - D(G(z))) (the margin loss: low energy on data, at least m on
+samples); G minimises D(G(z)) + pt_weight * PT, where the pulling-away term PT, the mean
+squared cosine similarity between the D-codes of a batch of samples, keeps G from collapsing.
+EBGAN's loss is its own, so ``--loss`` and the logit-based stabilisers do not apply.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import losses, nets
+from ..fields import opt
+from .base import Family, FamilyConfig, Phase, register_family
+
+
+@dataclass
+class EBGANConfig(FamilyConfig):
+    margin: float = opt(0.3, "m: the energy (mean squared error, [-1, 1] pixel units) D pushes samples above")
+    pt_weight: float = opt(0.1, "weight of the pulling-away term in G's loss (0 = off)")
+    d_code: int = opt(32, "size of the code of D's autoencoder")
+
+
+@register_family
+class EBGAN(Family):
+    name = "ebgan"
+    description = "EBGAN: an autoencoder discriminator whose reconstruction error is the energy, margin loss, pulling-away term"
+    Config = EBGANConfig
+
+    def __init__(self, config: EBGANConfig, info):
+        super().__init__(config, info)
+        self.G = nets.generator(info, config.z_dim, config.width)
+        self.D = nets.autoencoder_discriminator(info, config.d_code, config.width)
+
+    def phases(self):
+        return [Phase("D", ("D",), self.d_loss), Phase("G", ("G",), self.g_loss)]
+
+    def d_loss(self, batch):
+        with torch.no_grad():
+            x_fake = self.G(self.prior(len(batch.x)))
+        real_energy, fake_energy = self.D(batch.x), self.D(x_fake)
+        loss = losses.ebgan_margin(real_energy, fake_energy, self.config.margin)
+        return loss, {"energy(real)": real_energy.mean().detach(), "energy(fake)": fake_energy.mean().detach()}
+
+    def g_loss(self, batch):
+        energy, code = self.D.energy_and_code(self.G(self.prior(len(batch.x))))
+        loss = energy.mean()
+        logs = {}
+        if self.config.pt_weight > 0:
+            pt = losses.pulling_away(code)
+            loss = loss + self.config.pt_weight * pt
+            logs["pulling_away"] = pt.detach()
+        return loss, logs

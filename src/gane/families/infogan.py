@@ -1,0 +1,94 @@
+"""InfoGAN (Chen et al. 2016).
+
+The code is (z, c): noise z, a categorical code c1 and continuous codes c2, c3, ...
+uniform on [-1, 1]. Besides the GAN game, G and an auxiliary head Q(c | x) that
+shares D's body maximise a lower bound of the mutual information I(c; G(z, c)):
+min_{G,Q} V_GAN - lambda (E log Q(c1 | G(z, c)) + lambda_cont E log Q(c_cont | G(z, c))),
+with a Gaussian of unit variance for the continuous codes. Without labels, c1 tends to
+pick up the digit class and c2, c3 the slant and width: ``gane sample RUN --sweep c1``
+draws the classic "varying c1" grid (one row per z, one column per category).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import nets
+from ..errors import GaneError
+from ..fields import opt
+from .adversarial import Adversary, needs_input_gradients
+from .base import AdversarialConfig, CodePart, Family, Phase, register_family
+
+
+@dataclass
+class InfoGANConfig(AdversarialConfig):
+    z_dim: int = opt(62, "size of the noise part z of the code")
+    categorical: int = opt(10, "categories of the categorical code c1 (0 = none)")
+    continuous: int = opt(2, "number of continuous codes c2, c3, ... (uniform on [-1, 1])")
+    info_weight: float = opt(1.0, "lambda: weight of the mutual-information term of the categorical code")
+    continuous_weight: float = opt(0.1, "lambda_cont: weight of the continuous codes' term")
+
+
+@register_family
+class InfoGAN(Family):
+    name = "infogan"
+    description = "InfoGAN: GAN + categorical and continuous codes recovered by a head Q sharing D's body (sample --sweep c1)"
+    Config = InfoGANConfig
+
+    def __init__(self, config: InfoGANConfig, info):
+        super().__init__(config, info)
+        if config.categorical == 1 or config.categorical < 0 or config.continuous < 0 or config.categorical + config.continuous == 0:
+            raise GaneError("InfoGAN needs at least one code: --categorical K (K >= 2) and/or --continuous N (N >= 1).")
+        self.adv = Adversary(config)
+        self.G = nets.generator(info, self.code_dim, config.width)
+        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
+                                    batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck)
+        h = nets.hidden_units(config.width) // 2
+        self.Q = nn.Sequential(nn.Linear(self.D.body.out_features, h), nn.LeakyReLU(0.2, True), nn.Linear(h, config.categorical + config.continuous))
+
+    def code_parts(self):
+        c = self.config
+        parts = [CodePart("z", self.z_dim)]
+        if c.categorical:
+            parts.append(CodePart("c1", c.categorical, "categorical"))
+        first = 2 if c.categorical else 1
+        parts += [CodePart(f"c{first + i}", 1, "uniform") for i in range(c.continuous)]
+        return parts
+
+    def phases(self):
+        # Q shares D's body: D's update also trains Q on generated images, and G's update trains Q with G.
+        return [Phase("D", ("D", "Q"), self.d_loss), Phase("G", ("G", "Q"), self.g_loss)]
+
+    def info_loss(self, features: torch.Tensor, code: torch.Tensor):
+        """-log Q(c | x) for the generated batch's codes, from D's features (B, F)."""
+        c = self.config
+        out = self.Q(features)  # (B, K + n_cont)
+        sl = self.z_dim
+        loss, logs = features.new_zeros(()), {}
+        if c.categorical:
+            ce = F.cross_entropy(out[:, : c.categorical], code[:, sl : sl + c.categorical].argmax(1))
+            loss = loss + c.info_weight * ce
+            logs["info_categorical"] = ce.detach()
+            sl += c.categorical
+        if c.continuous:
+            nll = 0.5 * (out[:, c.categorical :] - code[:, sl:]).pow(2).sum(1).mean()
+            loss = loss + c.continuous_weight * nll
+            logs["info_continuous"] = nll.detach()
+        return loss, logs
+
+    def d_loss(self, batch):
+        code = self.prior(len(batch.x))
+        with torch.no_grad():
+            x_fake = self.G(code)
+        loss, logs, _, f = self.adv.d_loss_and_scores(self.D, (batch.x,), (x_fake,))
+        info, info_logs = self.info_loss(f.features, code)
+        return loss + info, {**logs, **info_logs}
+
+    def g_loss(self, batch):
+        code = self.prior(len(batch.x))
+        loss, logs, f = self.adv.g_loss_and_scores(self.D, (self.G(code),), real=(batch.x,))
+        info, info_logs = self.info_loss(f.features, code)
+        return loss + info, {**logs, **info_logs}

@@ -1,0 +1,93 @@
+"""VAE-GAN (Larsen et al. 2016): a VAE whose reconstruction error is measured in the
+discriminator's hidden features, and a GAN that sees reconstructions and samples.
+
+With z ~ q(z|x) (reparameterised), x~ = G(z), x_p = G(z_p), z_p ~ N(0, I) and f the
+last hidden layer of D, L_prior = KL(q(z|x) || N(0, I)), L_llike = 1/2 ||f(x) - f(x~)||^2
+and L_GAN = log D(x) + log(1 - D(x~)) + log(1 - D(x_p)). Three updates, as in the paper:
+E minimises beta L_prior + L_llike; G minimises gamma L_llike - L_GAN (non-saturating
+by default, any ``--loss``); D maximises L_GAN. ``--pixel`` adds a pixel-space squared
+error to E's and G's reconstruction terms (0 = the paper's objective).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import losses, nets
+from ..fields import opt
+from .adversarial import Adversary, needs_input_gradients
+from .base import AdversarialConfig, Family, Phase, register_family
+
+
+@dataclass
+class VAEGANConfig(AdversarialConfig):
+    z_dim: int = opt(32, "size of the latent code z")
+    beta: float = opt(1.0, "weight of the KL term in E's loss")
+    gamma: float = opt(1e-2, "weight of the feature reconstruction in G's loss against fooling D")
+    pixel: float = opt(0.0, "weight of a pixel-space squared error added to E's and G's reconstruction terms")
+
+
+@register_family
+class VAEGAN(Family):
+    name = "vaegan"
+    description = "VAE-GAN: a VAE whose reconstruction is measured in D's features, plus a GAN on reconstructions and samples"
+    Config = VAEGANConfig
+    has_encoder = True
+
+    def __init__(self, config: VAEGANConfig, info):
+        super().__init__(config, info)
+        self.adv = Adversary(config)
+        self.E = nets.encoder(info, 2 * config.z_dim, config.width)  # mean and log-variance
+        self.G = nets.generator(info, config.z_dim, config.width)
+        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
+                                    batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck)
+
+    def phases(self):
+        return [Phase("E", ("E",), self.e_loss), Phase("G", ("G",), self.g_loss), Phase("D", ("D",), self.d_loss)]
+
+    def posterior(self, x):
+        mu, logvar = self.E(x).chunk(2, dim=1)  # (B, z_dim) each
+        return mu, logvar.clamp(-30.0, 20.0)
+
+    def _reconstruct_sampled(self, x):
+        mu, logvar = self.posterior(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        return self.G(z), mu, logvar
+
+    def _llike(self, x, x_rec):
+        """1/2 ||f(x) - f(x~)||^2 per example (summed over features), plus the optional pixel term."""
+        with torch.no_grad():
+            f_real = self.D.features(x)
+        feat = 0.5 * losses.sum_squared_error(self.D.features(x_rec), f_real)
+        pixel = losses.sum_squared_error(x_rec, x) if self.config.pixel > 0 else feat.new_zeros(())
+        return feat, pixel
+
+    def e_loss(self, batch):
+        x = batch.x
+        x_rec, mu, logvar = self._reconstruct_sampled(x)
+        feat, pixel = self._llike(x, x_rec)
+        kl = losses.gaussian_kl(mu, logvar)
+        loss = self.config.beta * kl + feat + self.config.pixel * pixel
+        return loss, {"kl": kl.detach(), "feature_recon": feat.detach(), "pixel_recon": pixel.detach()}
+
+    def g_loss(self, batch):
+        x = batch.x
+        with torch.no_grad():
+            mu, logvar = self.posterior(x)
+            z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        x_rec, x_p = self.G(z), self.G(self.prior(len(x)))
+        feat, pixel = self._llike(x, x_rec)
+        adv, logs = self.adv.g_loss(self.D, (torch.cat([x_rec, x_p]),), real=(x,))
+        return self.config.gamma * (feat + self.config.pixel * pixel) + adv, logs
+
+    def d_loss(self, batch):
+        x = batch.x
+        with torch.no_grad():
+            x_rec, _, _ = self._reconstruct_sampled(x)
+            x_p = self.G(self.prior(len(x)))
+        return self.adv.d_loss(self.D, (x,), (torch.cat([x_rec, x_p]),))
+
+    def encode(self, x):
+        """The posterior mean."""
+        return self.posterior(x)[0]
