@@ -22,7 +22,7 @@ def test_user_options_override_the_preset():
 
 
 def test_no_preset_means_the_family_defaults():
-    cfg = resolve("bigan", data="ring8")
+    cfg = resolve("bigan", data="cifar10")
     assert (cfg.model.width, cfg.model.z_dim, cfg.train.lr, cfg.train.steps) == (1.0, 64, 2e-4, None)
 
 

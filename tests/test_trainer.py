@@ -85,8 +85,10 @@ def test_ema_of_generator_and_encoder_is_saved_and_used(tmp_path, image_npz):
 
 
 def test_vector_family_samples_land_near_the_ring(tmp_path):
-    """bigan on ring8 with the MLP networks: most samples lie near the unit circle."""
-    r = gane.train("bigan", data="ring8", steps=600, batch_size=128, z_dim=2, width=0.5, lr=1e-3, out=str(tmp_path / "ring"), progress=False)
+    """bigan on ring8 with the MLP networks: most samples lie near the unit circle.
+    (Without the moving average, 600 steps land 56% to 92% of samples there depending on the seed.)"""
+    r = gane.train("bigan", data="ring8", steps=600, batch_size=128, z_dim=2, width=0.5, lr=1e-3, ema=0.99,
+                   out=str(tmp_path / "ring"), progress=False)
     model = gane.load(r.run_dir)
     radius = model.sample(1000, generator=torch.Generator().manual_seed(0)).norm(dim=1)
     assert float(((radius - 1).abs() < 0.25).float().mean()) > 0.6

@@ -107,26 +107,44 @@ def train():
 
 @cli.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--n", default=64, show_default=True, help="number of samples")
+@click.option("--n", default=64, show_default=True, help="number of samples (with --sweep: number of rows)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG file (default RUN/samples-N.png)")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--nrow", default=8, show_default=True, help="images per row")
+@click.option("--class", "class_", type=int, default=None, help="draw only this class (class-conditional models: acgan, --conditional)")
+@click.option("--sweep", default=None, metavar="PART",
+              help="vary one part of the code along each row, holding the rest (e.g. c1 or c2 for infogan, class for acgan)")
 @click.option("--no-ema", is_flag=True, help="use the raw generator even if the run kept a moving average")
-def sample(run, n, out, seed, nrow, no_ema):
-    """Draw samples from a trained run into a PNG grid."""
+def sample(run, n, out, seed, nrow, class_, sweep, no_ema):
+    """Draw samples from a trained run into a PNG grid.
+
+    With --sweep PART each row holds one code fixed except PART, which runs over
+    its categories (categorical parts) or from -2 to 2 (continuous parts): InfoGAN's
+    "varying c1 / varying c2" pictures.
+    """
     import torch
 
     from . import pictures
     from .api import load
+    from .edit import code_sweep
 
     model = load(run, ema=not no_ema)
-    x = model.sample(n, generator=torch.Generator().manual_seed(seed))
-    out = out or Path(run) / f"samples-{n}.png"
+    gen = torch.Generator().manual_seed(seed)
+    if sweep is not None:
+        grid = code_sweep(model, sweep, rows=min(n, 10), generator=gen, classes=class_)  # (rows, cols, *shape)
+        out = out or Path(run) / f"sweep-{sweep}.png"
+        if grid.ndim != 5:
+            raise GaneError("--sweep draws image grids; this model makes vectors. Use --class or plain sampling.")
+        pictures.save_samples(grid.flatten(0, 1), out, nrow=grid.shape[1])
+        click.echo(f"gane: wrote a {grid.shape[0]} x {grid.shape[1]} sweep of {sweep} to {out} (one row per code, {sweep} varies along each row)")
+        return
+    x = model.sample(n, generator=gen, classes=class_)
+    out = out or Path(run) / (f"samples-{n}.png" if class_ is None else f"samples-class{class_}-{n}.png")
     real = None
     if x.ndim == 2:
         real = _dataset_for(model, None).take(2000).x
     pictures.save_samples(x, out, real=real, nrow=nrow)
-    click.echo(f"gane: wrote {n} samples to {out}")
+    click.echo(f"gane: wrote {n} samples{'' if class_ is None else f' of class {class_}'} to {out}")
 
 
 def _dataset_for(model, data: str | None, split_preferred: str = "test"):

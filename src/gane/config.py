@@ -168,11 +168,45 @@ def validate(t: TrainConfig) -> None:
 
 
 # --------------------------------------------------------------------------- presets
-# Each was chosen by training runs on a 2-core CPU; the quickstart uses bigan/mnist-5k.
+# Chosen by training runs on a 2-core CPU; benchmarks/families.py measures the mnist-5k ones
+# (results in benchmarks/results/families.md). Every preset trains narrow networks (width 0.25)
+# with a moving average of G (and E) for 3,000 steps of 64 images: about 2 to 8 minutes on 2 cores.
+# Fashion-MNIST has the digits' shape (28x28 grey), so it gets the same settings.
 
-register_preset("bigan", "mnist-5k", Preset(
-    model={"width": 0.25, "z_dim": 32},
-    train={"lr": 5e-4, "steps": 3000, "ema": 0.998},
-    note="narrow nets (width 0.25), z_dim 32, lr 5e-4, moving average of G and E (0.998), 3,000 steps: "
-    "about 4 minutes on a 2-core CPU",
-))
+_SMALL = {"width": 0.25}
+_TRAIN = {"steps": 3000, "ema": 0.998}
+_MNIST_LIKE = ("mnist-5k", "fashion-mnist")
+
+_IMAGE_PRESETS = {
+    "ae": ({**_SMALL, "z_dim": 32}, {"lr": 1e-3}, "width 0.25, z_dim 32, lr 1e-3"),
+    "vae": ({**_SMALL, "z_dim": 16}, {"lr": 1e-3}, "width 0.25, z_dim 16, lr 1e-3"),
+    "gan": ({**_SMALL, "z_dim": 64}, {"lr": 2e-4}, "width 0.25, z_dim 64, lr 2e-4"),
+    "bigan": ({**_SMALL, "z_dim": 32}, {"lr": 5e-4}, "width 0.25, z_dim 32, lr 5e-4"),
+    "bigbigan": ({**_SMALL, "z_dim": 32}, {"lr": 5e-4}, "width 0.25, z_dim 32, hinge loss, lr 5e-4"),
+    "aae": ({**_SMALL, "z_dim": 8}, {"lr": 5e-4}, "width 0.25, z_dim 8, normal prior, lr 5e-4"),
+    "vaegan": ({**_SMALL, "z_dim": 32, "pixel": 1.0}, {"lr": 5e-4}, "width 0.25, z_dim 32, pixel reconstruction weight 1, lr 5e-4"),
+    "alphagan": ({**_SMALL, "z_dim": 32}, {"lr": 5e-4}, "width 0.25, z_dim 32, L1 weight 10, lr 5e-4"),
+    "infogan": ({**_SMALL}, {"lr": 2e-4}, "width 0.25, 10 categories + 2 continuous codes, lr 2e-4"),
+    "acgan": ({**_SMALL}, {"lr": 2e-4}, "width 0.25, lr 2e-4"),
+    "ebgan": ({**_SMALL}, {"lr": 2e-4}, "width 0.25, margin 0.3, pulling-away 0.1, lr 2e-4"),
+}
+for _family, (_model, _train, _what) in _IMAGE_PRESETS.items():
+    for _data in _MNIST_LIKE:
+        register_preset(_family, _data, Preset(
+            model=dict(_model), train={**_TRAIN, **_train},
+            note=f"{_what}, moving average of G{' and E' if _family in ('ae', 'vae', 'bigan', 'bigbigan', 'aae', 'vaegan', 'alphagan') else ''} (0.998), 3,000 steps",
+        ))
+
+# 2-D mixtures: small MLPs, larger batches and learning rate. The families trained to reconstruct
+# get a 2-D code, so their codes can be drawn over the prior.
+_VECTOR = {"width": 0.5}
+_VECTOR_TRAIN = {"steps": 2000, "batch_size": 128, "lr": 1e-3, "ema": 0.99}
+for _family in ("gan", "bigan", "bigbigan", "aae", "vae", "ae", "alphagan", "vaegan", "ebgan", "infogan", "acgan"):
+    for _data in ("ring8", "grid25"):
+        _model = {**_VECTOR, "z_dim": 2 if _family not in ("infogan",) else 4}
+        if _family == "infogan":
+            _model.update({"categorical": 0, "continuous": 2})
+        register_preset(_family, _data, Preset(
+            model=_model, train=dict(_VECTOR_TRAIN),
+            note=f"MLPs of width 0.5, z_dim {_model['z_dim']}, batch 128, lr 1e-3, moving average 0.99, 2,000 steps",
+        ))

@@ -1,4 +1,5 @@
 """Editing through the latent space: functions over any model with ``encode``/``decode``."""
 from .interpolation import interpolate, lerp, slerp
+from .sweep import code_sweep
 
-__all__ = ["interpolate", "lerp", "slerp"]
+__all__ = ["code_sweep", "interpolate", "lerp", "slerp"]

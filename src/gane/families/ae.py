@@ -3,9 +3,11 @@
 Objective: min ||x - G(E(x~))||^2 + sparse * ||E(x)||_1 + contractive * ||dE(x)/dx||_F^2,
 where x~ = x + noise * N(0, I) (denoising; Vincent et al. 2008), and the Jacobian
 penalty is Rifai et al. 2011's. With all three at 0 it is the plain autoencoder
-(Hinton & Salakhutdinov 2006). An autoencoder has no prior to sample from, so
-``sample`` decodes z ~ N(0, I): expect blurry, often unrecognisable samples;
-use a VAE or a GAN with an encoder when samples matter.
+(Hinton & Salakhutdinov 2006). An autoencoder has no prior of its own, so it
+samples from a Gaussian fitted to the codes of the training data (a running mean and
+covariance of E(x), kept with the weights; Ghosh et al. 2020's "ex-post density
+estimation"): G(m + L eps), eps ~ N(0, I), L L^T the codes' covariance. Expect
+plausible but blurrier samples than a VAE's or a GAN's.
 """
 from __future__ import annotations
 
@@ -38,6 +40,26 @@ class AE(Family):
         super().__init__(config, info)
         self.E = nets.encoder(info, config.z_dim, config.width)
         self.G = nets.generator(info, config.z_dim, config.width)
+        # Running moments of the codes E(x): the Gaussian that sample() draws from.
+        self.register_buffer("code_mean", torch.zeros(config.z_dim))
+        self.register_buffer("code_cov", torch.eye(config.z_dim))
+
+    MOMENTUM = 0.01
+
+    @torch.no_grad()
+    def _track_codes(self, z: torch.Tensor) -> None:
+        z = z.detach().float()
+        mean = z.mean(0)
+        cov = torch.cov(z.t()) if len(z) > 1 else torch.zeros_like(self.code_cov)
+        self.code_mean.lerp_(mean, self.MOMENTUM)
+        self.code_cov.lerp_(cov.reshape_as(self.code_cov), self.MOMENTUM)
+
+    def prior(self, n, generator=None, device=None):
+        """Codes from the Gaussian fitted to the training codes. (n, z_dim)."""
+        eps = super().prior(n, generator, device)
+        cov = self.code_cov.to(eps.device) + 1e-5 * torch.eye(self.z_dim, device=eps.device)
+        chol = torch.linalg.cholesky(cov)
+        return self.code_mean.to(eps.device) + eps @ chol.t()
 
     def phases(self):
         return [Phase("AE", ("E", "G"), self.loss)]
@@ -49,6 +71,7 @@ class AE(Family):
         if c.contractive > 0:
             x_in = x_in.detach().requires_grad_(True)
         z = self.E(x_in)
+        self._track_codes(z)
         rec = losses.mse(self.G(z), x)
         total = rec
         logs = {"recon": rec.detach()}
