@@ -1,11 +1,17 @@
 """Each loss against a hand-written reference computed element by element."""
 from __future__ import annotations
 
+import itertools
 import math
 
+import pytest
 import torch
 
-from gane import losses
+from gane import losses, nets
+from gane.data import DataInfo
+from gane.families.adversarial import Adversary, needs_input_gradients
+from gane.families.gan import GANConfig
+from gane.nets import Scores
 
 
 def sigmoid(v: float) -> float:
@@ -88,18 +94,6 @@ def test_jacobian_penalty_estimate_is_unbiased():
 
 
 # --------------------------------------------------------------------------- hinge, Wasserstein and least-squares losses
-
-import itertools
-
-import pytest
-import torch.nn.functional as F
-
-from gane.data import DataInfo
-from gane.families.adversarial import Adversary, needs_input_gradients
-from gane.families.gan import GANConfig
-from gane import nets
-from gane.nets import Scores
-
 
 def _random_logits(seed: int = 0, n: int = 7):
     g = torch.Generator().manual_seed(seed)
@@ -440,6 +434,7 @@ def test_vdb_beta_follows_dual_ascent_and_is_clamped_at_zero():
     for _ in range(3):
         loss, logs = adv.d_loss(D, (real,), (fake,))
         assert math.isclose(loss.item(), plain + beta * (kl - ic), rel_tol=1e-5)
+        loss.backward()  # beta's in-place update must not corrupt the graph of the loss that used it
         beta = max(0.0, beta + step * (kl - ic))
         assert math.isclose(adv.vdb_beta.item(), beta, rel_tol=1e-5)
         assert math.isclose(logs["vdb_kl"].item(), kl, rel_tol=1e-5)

@@ -133,6 +133,8 @@ def ebgan_margin(real_energy: torch.Tensor, fake_energy: torch.Tensor, margin: f
 def pulling_away(codes: torch.Tensor) -> torch.Tensor:
     """EBGAN's pulling-away term: mean squared cosine similarity between distinct codes of a batch (B, F)."""
     b = codes.shape[0]
+    if b < 2:  # no pairs to pull apart
+        return codes.new_zeros(())
     s = F.normalize(codes.flatten(1), dim=1)
     cos2 = (s @ s.t()).pow(2)
     return (cos2.sum() - cos2.diagonal().sum()) / (b * (b - 1))
