@@ -119,3 +119,38 @@ def test_resume_keeps_the_runs_own_options(trained_run, tmp_path, capsys):
     cfg = json.loads((run_dir / "config.json").read_text())
     assert cfg["model"]["z_dim"] == 4 and cfg["train"]["data"].startswith("npz:") and cfg["train"]["steps"] == 5
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())[-1] == "step-00000005"
+
+
+def test_class_conditional_sampling_and_code_sweeps(tmp_path, capsys, image_npz):
+    """acgan samples a chosen class; infogan sweeps its codes; wrong classes or parts are user errors."""
+    acgan, info = tmp_path / "acgan", tmp_path / "info"
+    assert main(["train", "acgan", "--data", f"npz:{image_npz}", "--out", str(acgan), *TINY]) == 0
+    assert main(["train", "infogan", "--data", f"npz:{image_npz}", "--out", str(info), "--categorical", "3", "--continuous", "1", *TINY]) == 0
+    capsys.readouterr()
+
+    code, out, err = run(capsys, "sample", acgan, "--class", 2, "--n", 6, "--out", tmp_path / "c2.png")
+    assert code == 0 and (tmp_path / "c2.png").exists(), err
+    code, out, err = run(capsys, "sample", acgan, "--sweep", "class", "--n", 2, "--out", tmp_path / "sw.png")
+    assert code == 0, err
+    assert Image.open(tmp_path / "sw.png").size[0] > Image.open(tmp_path / "sw.png").size[1]  # 2 rows of 4 classes
+    code, out, err = run(capsys, "sample", info, "--sweep", "c1", "--n", 3)
+    assert code == 0 and "3 x 3 sweep of c1" in out, err
+    code, out, err = run(capsys, "sample", info, "--sweep", "c2", "--n", 3)
+    assert code == 0 and "3 x 10 sweep of c2" in out, err
+
+    code, _, err = run(capsys, "sample", acgan, "--class", 9)
+    assert_user_error(code, err, "category from 0 to 3")
+    code, _, err = run(capsys, "sample", info, "--class", 1)
+    assert_user_error(code, err, "not class-conditional", "--sweep c1")
+    code, _, err = run(capsys, "sample", info, "--sweep", "c7")
+    assert_user_error(code, err, "no part 'c7'", "z, c1, c2")
+
+
+def test_conditional_families_need_labels(tmp_path, capsys):
+    import numpy as np
+
+    path = tmp_path / "unlabelled.npz"
+    np.savez(path, x=np.random.default_rng(0).random((16, 2)).astype(np.float32))
+    for args in (["acgan"], ["gan", "--conditional"], ["bigan", "--conditional"]):
+        code, _, err = run(capsys, "train", *args, "--data", f"npz:{path}", "--out", tmp_path / args[0], *TINY)
+        assert_user_error(code, err, "needs labelled data")
