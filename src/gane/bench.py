@@ -28,6 +28,7 @@ def plain_loop(family: str, model_options: dict, data_spec: str, steps: int, bat
     seed_everything(0)
     data = load_data(data_spec, "train")
     x_all = data.x.to(device)  # in memory as one tensor
+    y_all = data.y.to(device) if getattr(data, "y", None) is not None else None
     model = build_family(family, model_options, data.info).to(device).train()
     phases = model.phases()
     opts = {p.name: torch.optim.Adam([q for m in p.modules for q in getattr(model, m).parameters()], lr=lr * p.lr_scale, betas=betas) for p in phases}
@@ -35,7 +36,7 @@ def plain_loop(family: str, model_options: dict, data_spec: str, steps: int, bat
     def run(n):
         for step in range(n):
             idx = torch.randint(0, len(x_all), (batch_size,), device=device)
-            batch = Batch(images_to_float(x_all[idx]))
+            batch = Batch(images_to_float(x_all[idx]), y_all[idx] if y_all is not None else None)
             for p in phases:
                 if step % p.every:
                     continue

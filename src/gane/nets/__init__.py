@@ -16,14 +16,16 @@ def _image(info: DataInfo) -> bool:
     return info.kind == "image"
 
 
-def generator(info: DataInfo, z_dim: int, width: float = 1.0) -> nn.Module:
-    """code (B, z_dim) -> data (B, *info.shape)."""
-    return ConvGenerator(z_dim, info.shape, width) if _image(info) else MLPGenerator(z_dim, info.shape, width)
+def generator(info: DataInfo, z_dim: int, width: float = 1.0, batch_norm: bool = True) -> nn.Module:
+    """code (B, z_dim) -> data (B, *info.shape). ``batch_norm=False`` where G decodes codes from an
+    encoder that an adversary moves every step (see families/aae.py)."""
+    return ConvGenerator(z_dim, info.shape, width, batch_norm) if _image(info) else MLPGenerator(z_dim, info.shape, width)
 
 
-def encoder(info: DataInfo, out_dim: int, width: float = 1.0) -> nn.Module:
-    """data -> (B, out_dim)."""
-    return ConvEncoder(info.shape, out_dim, width) if _image(info) else MLPEncoder(info.shape, out_dim, width)
+def encoder(info: DataInfo, out_dim: int, width: float = 1.0, batch_norm: bool = True) -> nn.Module:
+    """data -> (B, out_dim). ``batch_norm=False`` for encoders an adversary pushes around every step,
+    whose batch statistics drift too fast for the running averages used in eval mode."""
+    return ConvEncoder(info.shape, out_dim, width, batch_norm) if _image(info) else MLPEncoder(info.shape, out_dim, width)
 
 
 def body(info: DataInfo, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0, batch_norm: bool = True) -> nn.Module:

@@ -36,7 +36,7 @@ def base_channels(width: float) -> int:
 class ConvGenerator(nn.Module):
     """z (B, z_dim) -> image (B, C, H, W) in [-1, 1]: linear to base x base, then stride-2 transposed convs."""
 
-    def __init__(self, z_dim: int, shape: tuple[int, int, int], width: float = 1.0):
+    def __init__(self, z_dim: int, shape: tuple[int, int, int], width: float = 1.0, batch_norm: bool = True):
         super().__init__()
         c, h, w = shape
         if h != w:
@@ -45,10 +45,14 @@ class ConvGenerator(nn.Module):
         ch = base_channels(width)
         chans = [ch * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. [128, 64] for 28x28
         self.z_dim, self.shape = z_dim, shape
-        self.fc = nn.Sequential(nn.Linear(z_dim, chans[0] * self.base**2, bias=False), nn.BatchNorm1d(chans[0] * self.base**2), nn.ReLU(True))
+
+        def norm(layer_cls, n):
+            return [layer_cls(n)] if batch_norm else []
+
+        self.fc = nn.Sequential(nn.Linear(z_dim, chans[0] * self.base**2, bias=not batch_norm), *norm(nn.BatchNorm1d, chans[0] * self.base**2), nn.ReLU(True))
         ups: list[nn.Module] = []
         for i in range(n_up - 1):
-            ups += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=False), nn.BatchNorm2d(chans[i + 1]), nn.ReLU(True)]
+            ups += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=not batch_norm), *norm(nn.BatchNorm2d, chans[i + 1]), nn.ReLU(True)]
         ups += [nn.ConvTranspose2d(chans[-1], c, 4, 2, 1), nn.Tanh()]
         self.ups = nn.Sequential(*ups)
         self._c0 = chans[0]
@@ -90,9 +94,9 @@ class ConvBody(nn.Module):
 class ConvEncoder(nn.Module):
     """image -> code (B, out_dim). A VAE asks for out_dim = 2 * z_dim (mean and log-variance)."""
 
-    def __init__(self, shape, out_dim: int, width: float = 1.0):
+    def __init__(self, shape, out_dim: int, width: float = 1.0, batch_norm: bool = True):
         super().__init__()
-        self.body = ConvBody(shape, width)
+        self.body = ConvBody(shape, width, batch_norm=batch_norm)
         self.head = nn.Linear(self.body.out_features, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
