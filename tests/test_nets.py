@@ -42,3 +42,23 @@ def test_mlp_networks():
 def test_unsupported_image_size_is_a_clear_error():
     with pytest.raises(GaneError, match="--image-size"):
         nets.generator(DataInfo("image", (1, 30, 30)), 8)
+
+
+def test_online_gaussian_mixture_recovers_three_clusters():
+    """The AE's code density: streamed batches from three clusters give three components at their
+    centres with their spread, and samples from it land near the centres in the right proportions."""
+    torch.manual_seed(0)
+    mix = nets.OnlineGaussianMixture(2, 3, momentum=0.05)
+    centres = torch.tensor([[5.0, 0.0], [-5.0, 0.0], [0.0, 5.0]])
+    for _ in range(400):
+        k = torch.randint(0, 3, (64,))
+        mix.update(centres[k] + 0.3 * torch.randn(64, 2))
+    nearest = torch.cdist(mix.means, centres).argmin(1)
+    assert sorted(nearest.tolist()) == [0, 1, 2]
+    assert torch.allclose(mix.means, centres[nearest], atol=0.15)
+    assert torch.allclose(mix.covs.diagonal(dim1=1, dim2=2), torch.full((3, 2), 0.09), atol=0.04)
+    z = mix.sample(torch.randn(3000, 2), torch.rand(3000))
+    dist = torch.cdist(z, centres)
+    assert float((dist.min(1).values < 1.2).float().mean()) > 0.99
+    share = torch.bincount(dist.argmin(1), minlength=3).float() / 3000
+    assert torch.allclose(share, torch.full((3,), 1 / 3), atol=0.05)

@@ -4,10 +4,10 @@ Objective: min ||x - G(E(x~))||^2 + sparse * ||E(x)||_1 + contractive * ||dE(x)/
 where x~ = x + noise * N(0, I) (denoising; Vincent et al. 2008), and the Jacobian
 penalty is Rifai et al. 2011's. With all three at 0 it is the plain autoencoder
 (Hinton & Salakhutdinov 2006). An autoencoder has no prior of its own, so it
-samples from a Gaussian fitted to the codes of the training data (a running mean and
-covariance of E(x), kept with the weights; Ghosh et al. 2020's "ex-post density
-estimation"): G(m + L eps), eps ~ N(0, I), L L^T the codes' covariance. Expect
-plausible but blurrier samples than a VAE's or a GAN's.
+samples G(z) with z from a mixture of ``--components`` full-covariance Gaussians fitted
+to the codes E(x) of the training data while it trains (Ghosh et al. 2020's ex-post
+density estimation, done online; saved with the weights). Expect plausible but
+blurrier samples than a GAN's.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import losses, nets
+from ..errors import GaneError
 from ..fields import opt
 from .base import Family, FamilyConfig, Phase, register_family
 
@@ -27,6 +28,7 @@ class AEConfig(FamilyConfig):
     sparse: float = opt(0.0, "weight of the L1 penalty on the code (sparse AE)")
     contractive: float = opt(0.0, "weight of the Jacobian penalty ||dE(x)/dx||_F^2 (contractive AE)")
     contractive_projections: int = opt(4, "random projections per step estimating the Jacobian penalty (0 = exact)")
+    components: int = opt(10, "Gaussians in the mixture fitted to the codes, which sample() draws from")
 
 
 @register_family
@@ -40,26 +42,16 @@ class AE(Family):
         super().__init__(config, info)
         self.E = nets.encoder(info, config.z_dim, config.width)
         self.G = nets.generator(info, config.z_dim, config.width)
-        # Running moments of the codes E(x): the Gaussian that sample() draws from.
-        self.register_buffer("code_mean", torch.zeros(config.z_dim))
-        self.register_buffer("code_cov", torch.eye(config.z_dim))
-
-    MOMENTUM = 0.01
-
-    @torch.no_grad()
-    def _track_codes(self, z: torch.Tensor) -> None:
-        z = z.detach().float()
-        mean = z.mean(0)
-        cov = torch.cov(z.t()) if len(z) > 1 else torch.zeros_like(self.code_cov)
-        self.code_mean.lerp_(mean, self.MOMENTUM)
-        self.code_cov.lerp_(cov.reshape_as(self.code_cov), self.MOMENTUM)
+        if config.components < 1:
+            raise GaneError(f"--components must be at least 1 (got {config.components}).")
+        self.density = nets.OnlineGaussianMixture(config.z_dim, config.components)  # buffers only
 
     def prior(self, n, generator=None, device=None):
-        """Codes from the Gaussian fitted to the training codes. (n, z_dim)."""
+        """Codes from the mixture fitted to the training codes. (n, z_dim)."""
         eps = super().prior(n, generator, device)
-        cov = self.code_cov.to(eps.device) + 1e-5 * torch.eye(self.z_dim, device=eps.device)
-        chol = torch.linalg.cholesky(cov)
-        return self.code_mean.to(eps.device) + eps @ chol.t()
+        where = "cpu" if generator is not None else eps.device
+        uniform = torch.rand(n, generator=generator, device=where).to(eps.device)
+        return self.density.sample(eps, uniform)
 
     def phases(self):
         return [Phase("AE", ("E", "G"), self.loss)]
@@ -71,7 +63,7 @@ class AE(Family):
         if c.contractive > 0:
             x_in = x_in.detach().requires_grad_(True)
         z = self.E(x_in)
-        self._track_codes(z)
+        self.density.update(z)
         rec = losses.mse(self.G(z), x)
         total = rec
         logs = {"recon": rec.detach()}
