@@ -37,3 +37,14 @@ def test_resume_takes_the_runs_options_but_not_its_time_limit(tmp_path):
     again = resolve("bigan", out=str(tmp_path), resume=True, steps=20)
     assert (again.train.data, again.model.z_dim, again.train.lr, again.train.steps) == ("ring8", 3, 1e-3, 20)
     assert again.train.time_limit is None and again.train.resume
+
+
+def test_every_family_has_presets_for_the_offline_datasets():
+    from gane.config import presets_of
+    from gane.families import FAMILIES
+
+    for family in FAMILIES.names():
+        assert {"mnist-5k", "fashion-mnist", "ring8", "grid25"} <= set(presets_of(family)), family
+        for data in ("mnist-5k", "ring8"):
+            cfg = resolve(family, data=data)  # each preset resolves to valid options
+            assert cfg.train.steps is not None and cfg.train.ema > 0
