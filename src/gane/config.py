@@ -178,7 +178,7 @@ _TRAIN = {"steps": 3000, "ema": 0.998}
 _MNIST_LIKE = ("mnist-5k", "fashion-mnist")
 
 _IMAGE_PRESETS = {
-    "ae": ({**_SMALL, "z_dim": 32}, {"lr": 1e-3}, "width 0.25, z_dim 32, 10-component code mixture, lr 1e-3"),
+    "ae": ({"width": 0.5, "z_dim": 32}, {"lr": 1e-3}, "width 0.5, z_dim 32, 10-component code mixture, lr 1e-3"),
     "vae": ({**_SMALL, "z_dim": 16}, {"lr": 1e-3}, "width 0.25, z_dim 16, lr 1e-3"),
     "gan": ({"width": 0.5, "z_dim": 64}, {"lr": 2e-4}, "width 0.5, z_dim 64, lr 2e-4"),
     "bigan": ({**_SMALL, "z_dim": 32}, {"lr": 5e-4}, "width 0.25, z_dim 32, lr 5e-4"),
