@@ -16,7 +16,7 @@ from torch import nn
 from .. import nets
 from ..fields import opt
 from .adversarial import Adversary, needs_input_gradients
-from .base import AdversarialConfig, CodePart, Family, Phase, register_family
+from .base import AdversarialConfig, Family, Phase, register_family
 
 
 @dataclass
@@ -38,9 +38,6 @@ class ACGAN(Family):
         self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
                                     batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck)
         self.C = nn.Linear(self.D.body.out_features, self.classes)
-
-    def code_parts(self):
-        return [CodePart("z", self.z_dim), CodePart("class", self.classes, "categorical")]
 
     def phases(self):
         return [Phase("D", ("D", "C"), self.d_loss), Phase("G", ("G",), self.g_loss)]

@@ -58,7 +58,7 @@ class Adversary(nn.Module):
         loss = sum(self.loss.d(a, b) for a, b in zip(self._columns(r.logits), self._columns(f.logits)))
         logs = {"score(real)": r.logits.mean().detach(), "score(fake)": f.logits.mean().detach()}
         if self.loss.penalty == "gradient":
-            gp = losses.gradient_penalty(self._critic(D, y_real, y_fake), real, fake)
+            gp = losses.gradient_penalty(self._critic(D, y_real), real, fake)
             loss = loss + c.gp_weight * gp
             logs["gp"] = gp.detach()
         if c.r1 > 0:
@@ -74,11 +74,11 @@ class Adversary(nn.Module):
         return loss, logs, r, f
 
     @staticmethod
-    def _critic(D, y_a=None, y_b=None):
+    def _critic(D, y=None):
         """D as a function of its inputs only, summing several scores, for the gradient penalties.
-        Interpolated points keep the real labels (y_a): the penalty asks for a smooth D, not a label-specific one."""
+        Interpolated points keep the real labels: the penalty asks for a smooth D, not a label-specific one."""
         def critic(*inputs):
-            logits = D.scores(*inputs, y=y_a).logits
+            logits = D.scores(*inputs, y=y).logits
             return logits if logits.ndim == 1 else logits.sum(1)
         return critic
 

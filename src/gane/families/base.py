@@ -98,10 +98,13 @@ class Family(nn.Module):
         """Size of the noise part z of the code."""
         return self.config.z_dim
 
+    #: number of classes a class-conditional family generates (0 = not conditional); set in __init__
+    classes: int = 0
+
     def code_parts(self) -> list[CodePart]:
-        """The parts of the code decode() takes, in order. Conditional families add a
-        categorical part named "class"; InfoGAN adds its codes c1, c2, ..."""
-        return [CodePart("z", self.z_dim)]
+        """The parts of the code decode() takes, in order: z, then a one-hot "class" part when the
+        family is class-conditional (``classes`` > 0). InfoGAN adds its codes c1, c2, ..."""
+        return [CodePart("z", self.z_dim)] + ([CodePart("class", self.classes, "categorical")] if self.classes else [])
 
     @property
     def code_dim(self) -> int:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from .. import nets
 from ..fields import opt
 from .adversarial import Adversary
-from .base import AdversarialConfig, CodePart, Family, Phase, register_family
+from .base import AdversarialConfig, Family, Phase, register_family
 
 
 @dataclass
@@ -44,9 +44,6 @@ class BiGAN(Family):
         self.G = nets.generator(info, self.code_dim, config.width)
         self.E = nets.encoder(info, self.code_dim, config.width)  # z, then class logits when conditional
         self.D = nets.joint_discriminator(info, self.code_dim, config.width, config.spectral_norm, config.dropout, self.adv.bottleneck)
-
-    def code_parts(self):
-        return [CodePart("z", self.z_dim)] + ([CodePart("class", self.classes, "categorical")] if self.classes else [])
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("EG", ("E", "G"), self.eg_loss)]

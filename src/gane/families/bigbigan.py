@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .. import nets
 from ..fields import opt
 from .adversarial import Adversary
-from .base import AdversarialConfig, CodePart, register_family
+from .base import AdversarialConfig, register_family
 from .bigan import BiGAN
 
 
@@ -42,5 +42,3 @@ class BigBiGAN(BiGAN):
         self.E = nets.res_encoder(info, self.code_dim, config.width)  # z, then class logits when conditional
         self.D = nets.ThreeScoreDiscriminator(info.shape, self.code_dim, config.width, config.spectral_norm, config.dropout, self.adv.bottleneck)
 
-    def code_parts(self):
-        return [CodePart("z", self.z_dim)] + ([CodePart("class", self.classes, "categorical")] if self.classes else [])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .. import nets
 from ..fields import opt
 from .adversarial import Adversary, needs_input_gradients
-from .base import AdversarialConfig, CodePart, Family, Phase, register_family
+from .base import AdversarialConfig, Family, Phase, register_family
 
 
 @dataclass
@@ -36,9 +36,6 @@ class GAN(Family):
         self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
                                     batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck,
                                     num_classes=self.classes or None)
-
-    def code_parts(self):
-        return [CodePart("z", self.z_dim)] + ([CodePart("class", self.classes, "categorical")] if self.classes else [])
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("G", ("G",), self.g_loss)]

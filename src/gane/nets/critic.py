@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..losses import gaussian_kl
 from .conv import sn
 
 
@@ -36,7 +37,7 @@ class VariationalBottleneck(nn.Module):
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.to_stats(h).chunk(2, dim=1)  # (B, k) each
         logvar = logvar.clamp(-30.0, 20.0)
-        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(1).mean()
+        kl = gaussian_kl(mu, logvar)
         code = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
         return code, kl
 
