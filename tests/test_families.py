@@ -25,13 +25,13 @@ LOSS_OPTIONS = [{"loss": "minimax"}, {"loss": "hinge"}, {"loss": "wgan-gp"}, {"l
                 {"spectral_norm": True, "dropout": 0.2}, {"r1": 1.0}, {"feature_matching": 1.0}, {"vdb": 0.1, "vdb_size": 4}]
 VARIANTS = {
     "ae": [{"noise": 0.2}, {"sparse": 0.01}, {"contractive": 0.1}, {"contractive": 0.1, "contractive_projections": 0}],
-    "vae": [{"beta": 4.0}],
+    "vae": [{"beta": 4.0}, {"code_mixture": 3}],
     "gan": LOSS_OPTIONS + [{"conditional": True}, {"conditional": True, "loss": "wgan-gp"}],
     "bigan": LOSS_OPTIONS + [{"conditional": True}],
     "bigbigan": [{"loss": "ns"}, {"loss": "wgan-gp"}, {"r1": 1.0}, {"vdb": 0.1, "vdb_size": 4}, {"conditional": True}, {"spectral_norm": True}],
-    "aae": [{"prior": "uniform"}, {"prior": "mixture"}, {"loss": "wgan-gp"}],
-    "vaegan": [{"pixel": 1.0}, {"loss": "wgan-gp"}, {"feature_matching": 1.0}],
-    "alphagan": [{"loss": "hinge"}, {"r1": 1.0}],
+    "aae": [{"prior": "uniform"}, {"prior": "mixture"}, {"loss": "wgan-gp"}, {"prior": "uniform", "code_mixture": 3}],
+    "vaegan": [{"pixel": 1.0}, {"loss": "wgan-gp"}, {"feature_matching": 1.0}, {"code_mixture": 3}],
+    "alphagan": [{"loss": "hinge"}, {"r1": 1.0}, {"code_mixture": 3}],
     "infogan": [{"categorical": 0, "continuous": 3}, {"categorical": 3, "continuous": 0}, {"loss": "wgan-gp"}],
     "acgan": [{"loss": "hinge"}, {"vdb": 0.1, "vdb_size": 4}],
     "ebgan": [{"pt_weight": 0.0}],
@@ -108,6 +108,10 @@ def test_family(case, data_spec, tmp_path):
     z = loaded.prior(5)
     again = gane.load(full)
     assert torch.equal(loaded.decode(z), again.decode(z))
+    if loaded.code_density is not None:  # --code-mixture: refitted at every checkpoint, saved with the weights
+        assert bool(loaded.code_density.fitted)
+    seeded = [m.sample(5, generator=torch.Generator().manual_seed(1)) for m in (loaded, again)]
+    assert torch.equal(*seeded)
     if loaded.has_encoder:
         assert torch.equal(loaded.encode(x), again.encode(x))
 

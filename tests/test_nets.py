@@ -44,21 +44,37 @@ def test_unsupported_image_size_is_a_clear_error():
         nets.generator(DataInfo("image", (1, 30, 30)), 8)
 
 
-def test_online_gaussian_mixture_recovers_three_clusters():
-    """The AE's code density: streamed batches from three clusters give three components at their
-    centres with their spread, and samples from it land near the centres in the right proportions."""
+def test_code_mixture_recovers_three_clusters():
+    """The code density sample() draws from: EM on codes from three clusters (unequal shares and
+    spreads) gives three components at their centres, log_prob matches the mixture's density
+    written out by hand, and samples land near the centres in the right proportions."""
     torch.manual_seed(0)
-    mix = nets.OnlineGaussianMixture(2, 3, momentum=0.05)
     centres = torch.tensor([[5.0, 0.0], [-5.0, 0.0], [0.0, 5.0]])
-    for _ in range(400):
-        k = torch.randint(0, 3, (64,))
-        mix.update(centres[k] + 0.3 * torch.randn(64, 2))
+    spread = torch.tensor([0.3, 0.5, 0.2])
+    k = torch.multinomial(torch.tensor([0.5, 0.3, 0.2]), 3000, replacement=True)
+    mix = nets.CodeMixture(2, 3)
+    assert not bool(mix.fitted)
+    mix.fit(centres[k] + spread[k, None] * torch.randn(3000, 2))
+    assert bool(mix.fitted)
     nearest = torch.cdist(mix.means, centres).argmin(1)
     assert sorted(nearest.tolist()) == [0, 1, 2]
-    assert torch.allclose(mix.means, centres[nearest], atol=0.15)
-    assert torch.allclose(mix.covs.diagonal(dim1=1, dim2=2), torch.full((3, 2), 0.09), atol=0.04)
-    z = mix.sample(torch.randn(3000, 2), torch.rand(3000))
+    assert torch.allclose(mix.means, centres[nearest], atol=0.05)
+    assert torch.allclose(mix.weights, torch.tensor([0.5, 0.3, 0.2])[nearest], atol=0.03)
+    covs = mix.chols @ mix.chols.transpose(1, 2)
+    assert torch.allclose(covs.diagonal(dim1=1, dim2=2), (spread[nearest] ** 2)[:, None].expand(3, 2), rtol=0.15)
+    q = torch.tensor([[5.0, 0.1], [0.0, 0.0], [0.2, 4.9]])
+    by_hand = sum(mix.weights[j] * torch.distributions.MultivariateNormal(mix.means[j], covs[j]).log_prob(q).exp() for j in range(3))
+    assert torch.allclose(mix.log_prob(q), by_hand.log(), rtol=1e-4)
+    z = mix.sample(torch.randn(4000, 2), torch.rand(4000))
     dist = torch.cdist(z, centres)
-    assert float((dist.min(1).values < 1.2).float().mean()) > 0.99
-    share = torch.bincount(dist.argmin(1), minlength=3).float() / 3000
-    assert torch.allclose(share, torch.full((3,), 1 / 3), atol=0.05)
+    assert float((dist.min(1).values < 2.0).float().mean()) > 0.99
+    share = torch.bincount(dist.argmin(1), minlength=3).float() / 4000
+    assert torch.allclose(share, torch.tensor([0.5, 0.3, 0.2]), atol=0.03)
+
+
+def test_code_mixture_with_fewer_codes_than_components():
+    mix = nets.CodeMixture(3, 10)
+    mix.fit(torch.randn(4, 3))
+    assert int((mix.weights > 0).sum()) == 4
+    z = mix.sample(torch.randn(500, 3), torch.rand(500))
+    assert torch.isfinite(z).all()

@@ -5,6 +5,8 @@ z ~ p(z) from q(z) = E(x) and E learns to fool it, so that the codes fill the
 prior: then G(z) for z ~ p(z) gives samples. ``--prior`` picks p(z): normal,
 uniform on [-1, 1]^d, or a mixture of Gaussians (``--components`` of them, their
 means on a circle of radius 4 in the first two dimensions, std 0.5 there and 1 elsewhere).
+``--code-mixture K`` samples z from K Gaussians fitted to the codes E(x) instead, for when
+the codes do not fill the prior yet (training still uses the prior).
 """
 from __future__ import annotations
 
@@ -17,13 +19,13 @@ from .. import losses, nets
 from ..errors import GaneError
 from ..fields import opt
 from .adversarial import Adversary, needs_input_gradients
-from .base import AdversarialConfig, CodePart, Family, Phase, register_family
+from .base import AdversarialConfig, CodeMixtureOption, CodePart, Family, Phase, register_family
 
 PRIORS = ("normal", "uniform", "mixture")
 
 
 @dataclass
-class AAEConfig(AdversarialConfig):
+class AAEConfig(AdversarialConfig, CodeMixtureOption):
     z_dim: int = opt(8, "size of the code")
     prior: str = opt("normal", "the prior the codes are pushed to", choices=PRIORS)
     components: int = opt(10, "mixture components for --prior mixture")

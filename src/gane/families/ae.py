@@ -4,10 +4,10 @@ Objective: min ||x - G(E(x~))||^2 + sparse * ||E(x)||_1 + contractive * ||dE(x)/
 where x~ = x + noise * N(0, I) (denoising; Vincent et al. 2008), and the Jacobian
 penalty is Rifai et al. 2011's. With all three at 0 it is the plain autoencoder
 (Hinton & Salakhutdinov 2006). An autoencoder has no prior of its own, so it
-samples G(z) with z from a mixture of ``--components`` full-covariance Gaussians fitted
-to the codes E(x) of the training data while it trains (Ghosh et al. 2020's ex-post
-density estimation, done online; saved with the weights). Expect plausible but
-blurrier samples than a GAN's.
+samples G(z) with z from a mixture of ``--code-mixture`` full-covariance Gaussians
+fitted to the codes E(x) of the training data at every checkpoint (Ghosh et al. 2020's
+ex-post density estimation; saved with the weights). Expect plausible but blurrier
+samples than a GAN's.
 """
 from __future__ import annotations
 
@@ -16,19 +16,19 @@ from dataclasses import dataclass
 import torch
 
 from .. import losses, nets
-from ..errors import GaneError
 from ..fields import opt
-from .base import Family, FamilyConfig, Phase, register_family
+from .base import CodeMixtureOption, Family, FamilyConfig, Phase, register_family
 
 
 @dataclass
-class AEConfig(FamilyConfig):
+class AEConfig(FamilyConfig, CodeMixtureOption):
     z_dim: int = opt(32, "size of the code")
     noise: float = opt(0.0, "std of the Gaussian corruption of the input (denoising AE)")
     sparse: float = opt(0.0, "weight of the L1 penalty on the code (sparse AE)")
     contractive: float = opt(0.0, "weight of the Jacobian penalty ||dE(x)/dx||_F^2 (contractive AE)")
     contractive_projections: int = opt(4, "random projections per step estimating the Jacobian penalty (0 = exact)")
-    components: int = opt(10, "Gaussians in the mixture fitted to the codes, which sample() draws from")
+    code_mixture: int = opt(10, "Gaussians in the mixture fitted to the codes at every checkpoint, which sample() "
+                                "draws from (0 = N(0, I), which an autoencoder's codes do not follow)")
 
 
 @register_family
@@ -42,16 +42,6 @@ class AE(Family):
         super().__init__(config, info)
         self.E = nets.encoder(info, config.z_dim, config.width)
         self.G = nets.generator(info, config.z_dim, config.width)
-        if config.components < 1:
-            raise GaneError(f"--components must be at least 1 (got {config.components}).")
-        self.density = nets.OnlineGaussianMixture(config.z_dim, config.components)  # buffers only
-
-    def prior(self, n, generator=None, device=None):
-        """Codes from the mixture fitted to the training codes. (n, z_dim)."""
-        eps = super().prior(n, generator, device)
-        where = "cpu" if generator is not None else eps.device
-        uniform = torch.rand(n, generator=generator, device=where).to(eps.device)
-        return self.density.sample(eps, uniform)
 
     def phases(self):
         return [Phase("AE", ("E", "G"), self.loss)]
@@ -63,7 +53,6 @@ class AE(Family):
         if c.contractive > 0:
             x_in = x_in.detach().requires_grad_(True)
         z = self.E(x_in)
-        self.density.update(z)
         rec = losses.mse(self.G(z), x)
         total = rec
         logs = {"recon": rec.detach()}

@@ -16,11 +16,11 @@ import torch
 from .. import nets
 from ..fields import opt
 from .adversarial import Adversary, needs_input_gradients
-from .base import AdversarialConfig, Family, Phase, register_family
+from .base import AdversarialConfig, CodeMixtureOption, Family, Phase, register_family
 
 
 @dataclass
-class AlphaGANConfig(AdversarialConfig):
+class AlphaGANConfig(AdversarialConfig, CodeMixtureOption):
     z_dim: int = opt(32, "size of the latent code z")
     recon_weight: float = opt(10.0, "lambda: weight of the L1 reconstruction against the adversarial terms")
 

@@ -14,6 +14,7 @@ from ..data import Batch, DataInfo
 from ..errors import GaneError
 from ..fields import opt
 from ..losses import ADVERSARIAL_LOSSES
+from ..nets.density import CodeMixture
 from ..registry import Registry
 
 
@@ -57,6 +58,14 @@ class AdversarialConfig(FamilyConfig):
     vdb_step: float = opt(1e-5, "dual ascent step of the VDB's Lagrange multiplier beta")
 
 
+@dataclass
+class CodeMixtureOption:
+    """For families with an encoder whose code is one Gaussian part z: sample from the codes' own density."""
+
+    code_mixture: int = opt(0, "sample G(z) with z from a mixture of this many Gaussians fitted to the encoder's codes of "
+                               "the training data at every checkpoint (Ghosh et al. 2020); 0 = from the prior p(z)")
+
+
 @dataclass(frozen=True)
 class CodePart:
     """One named slice of a family's latent code: ``kind`` is normal, uniform (on [-1, 1]) or categorical (a one-hot)."""
@@ -87,6 +96,11 @@ class Family(nn.Module):
         super().__init__()
         self.config = config
         self.info = info
+        k = getattr(config, "code_mixture", 0)
+        if k < 0:
+            raise GaneError(f"--code-mixture must be 0 (sample from the prior) or a number of Gaussians (got {k}).")
+        #: the density sample() draws codes from instead of the prior (--code-mixture); the trainer refits it
+        self.code_density = CodeMixture(config.z_dim, k) if k else None
 
     # ----------------------------------------------------------------- training
     def phases(self) -> list[Phase]:
@@ -172,6 +186,25 @@ class Family(nn.Module):
         code = chunks[0] if len(chunks) == 1 else torch.cat(chunks, 1)
         return code.to(device)
 
+    def sample_codes(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        """The codes sample() decodes: from the mixture fitted to the encoder's codes when the family
+        keeps one (``--code-mixture``) and it has been fitted, else from the prior. (n, code_dim)."""
+        density = self.code_density
+        if density is None or not bool(density.fitted):
+            return self.prior(n, generator, device)
+        device = device or self.device
+        where = "cpu" if generator is not None else device
+        eps = torch.randn(n, self.z_dim, generator=generator, device=where).to(device)
+        uniform = torch.rand(n, generator=generator, device=where).to(device)
+        return density.sample(eps, uniform)
+
+    @torch.no_grad()
+    def fit_code_density(self, x_batches) -> None:
+        """Refit the code mixture (``--code-mixture``) to the codes of these data batches; no-op without one.
+        Call it in eval mode with the weights sample() will use."""
+        if self.code_density is not None:
+            self.code_density.fit(torch.cat([self.encode(x) for x in x_batches]))
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes (n, z_dim) -> data (n, *shape). Keeps the graph, so codes can be optimised through it."""
         return getattr(self, self.generator_module)(z)
@@ -185,9 +218,9 @@ class Family(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, classes=None) -> torch.Tensor:
-        """n samples G(z), z ~ p(z). (n, *shape). ``classes`` (an int or (n,) labels) fixes the
-        class of a class-conditional family."""
-        code = self.prior(n, generator)
+        """n samples G(z), z ~ p(z) (or the fitted code mixture, see ``sample_codes``). (n, *shape).
+        ``classes`` (an int or (n,) labels) fixes the class of a class-conditional family."""
+        code = self.sample_codes(n, generator)
         if classes is not None:
             if self.num_classes is None:
                 raise GaneError(

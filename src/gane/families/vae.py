@@ -4,6 +4,8 @@ Objective: max E_q[log p(x|z)] - beta * KL(q(z|x) || N(0, I)), with q(z|x) = N(m
 from the encoder and z drawn by the reparameterisation trick. p(x|z) is Gaussian with a
 fixed standard deviation ``recon_std`` (in the [-1, 1] pixel scale): smaller values weigh
 reconstruction more against the prior and give sharper, less regular samples.
+``--code-mixture K`` samples z from K Gaussians fitted to the posterior means instead of
+N(0, I), which fills the holes the codes leave in the prior (docs/families.md).
 """
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ import torch
 
 from .. import losses, nets
 from ..fields import opt
-from .base import Family, FamilyConfig, Phase, register_family
+from .base import CodeMixtureOption, Family, FamilyConfig, Phase, register_family
 
 
 @dataclass
-class VAEConfig(FamilyConfig):
+class VAEConfig(FamilyConfig, CodeMixtureOption):
     z_dim: int = opt(16, "size of the latent code z")
     beta: float = opt(1.0, "weight of the KL term (beta-VAE when not 1)")
     recon_std: float = opt(0.25, "std of the Gaussian likelihood p(x|z), in [-1, 1] pixel units")

@@ -6,7 +6,8 @@ last hidden layer of D, L_prior = KL(q(z|x) || N(0, I)), L_llike = 1/2 ||f(x) - 
 and L_GAN = log D(x) + log(1 - D(x~)) + log(1 - D(x_p)). Three updates, as in the paper:
 E minimises beta L_prior + L_llike; G minimises gamma L_llike - L_GAN (non-saturating
 by default, any ``--loss``); D maximises L_GAN. ``--pixel`` adds a pixel-space squared
-error to E's and G's reconstruction terms (0 = the paper's objective).
+error to E's and G's reconstruction terms (0 = the paper's objective). ``--code-mixture K``
+samples z from K Gaussians fitted to the posterior means (G still trains on z_p ~ N(0, I)).
 """
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ import torch
 from .. import losses, nets
 from ..fields import opt
 from .adversarial import Adversary, needs_input_gradients
-from .base import AdversarialConfig, Family, Phase, register_family
+from .base import AdversarialConfig, CodeMixtureOption, Family, Phase, register_family
 
 
 @dataclass
-class VAEGANConfig(AdversarialConfig):
+class VAEGANConfig(AdversarialConfig, CodeMixtureOption):
     z_dim: int = opt(32, "size of the latent code z")
     beta: float = opt(1.0, "weight of the KL term in E's loss")
     gamma: float = opt(1e-2, "weight of the feature reconstruction in G's loss against fooling D")

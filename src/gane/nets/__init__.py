@@ -6,7 +6,7 @@ from torch import nn
 from ..data import DataInfo
 from .conv import ConvBody, ConvEncoder, ConvGenerator
 from .critic import Discriminator, Scores, VariationalBottleneck
-from .density import OnlineGaussianMixture
+from .density import CodeMixture
 from .energy import AutoencoderDiscriminator
 from .joint import JointBody
 from .mlp import MLPBody, MLPEncoder, MLPGenerator, mlp, hidden_units
@@ -69,7 +69,7 @@ def autoencoder_discriminator(info: DataInfo, code_dim: int, width: float = 1.0)
 
 __all__ = [
     "AutoencoderDiscriminator", "ConvBody", "ConvEncoder", "ConvGenerator", "Discriminator", "JointBody", "MLPBody",
-    "MLPEncoder", "MLPGenerator", "OnlineGaussianMixture", "ResEncoder", "ResGenerator", "Scores", "ThreeScoreDiscriminator", "VariationalBottleneck",
+    "CodeMixture", "MLPEncoder", "MLPGenerator", "ResEncoder", "ResGenerator", "Scores", "ThreeScoreDiscriminator", "VariationalBottleneck",
     "autoencoder_discriminator", "body", "code_discriminator", "discriminator", "encoder", "generator", "hidden_units",
     "joint_discriminator", "mlp", "res_encoder", "res_generator",
 ]

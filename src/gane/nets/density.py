@@ -1,11 +1,13 @@
-"""A Gaussian mixture over codes, fitted online while the codes are learnt.
+"""A Gaussian mixture over an encoder's codes, fitted ex post, for sampling.
 
-An autoencoder has no prior; sampling it well needs a density fitted to its codes
-afterwards (Ghosh et al. 2020, "From variational to deterministic autoencoders",
-fit a 10-component mixture ex post). Here the fit runs alongside training: each batch
-of codes takes one stochastic EM step whose sufficient statistics are exponential
-moving averages, so the mixture follows the codes as the encoder changes and is
-saved with the weights as buffers. No randomness is drawn, so resumed runs match.
+A decoder trained on codes E(x) has only seen the region of code space the data fills.
+An autoencoder has no prior at all, and the codes of a VAE or adversarial autoencoder
+at a small training budget leave holes in their prior, where G(z) gives blends of
+digits. Ghosh et al. 2020 ("From variational to deterministic autoencoders") fit a
+10-component full-covariance Gaussian mixture to the training codes after training and
+sample from it. The trainer refits this one at every checkpoint (scikit-learn's EM, a
+fixed seed), so any checkpoint samples from a density that matches its own encoder; it
+is saved with the weights as buffers.
 """
 from __future__ import annotations
 
@@ -14,66 +16,56 @@ import math
 import torch
 from torch import nn
 
+from ..errors import GaneError
 
-class OnlineGaussianMixture(nn.Module):
-    """K full-covariance Gaussians over d-dimensional codes."""
 
-    def __init__(self, dim: int, components: int = 10, momentum: float = 0.01, jitter: float = 1e-4):
+class CodeMixture(nn.Module):
+    """K full-covariance Gaussians over d-dimensional codes; ``fit`` runs EM on a set of codes."""
+
+    def __init__(self, dim: int, components: int = 10, reg: float = 1e-4):
         super().__init__()
-        self.momentum, self.jitter = momentum, jitter
+        if components < 1:
+            raise GaneError(f"A code mixture needs at least one component (got {components}).")
+        self.reg = reg
         self.register_buffer("weights", torch.full((components,), 1.0 / components))
         self.register_buffer("means", torch.zeros(components, dim))
-        self.register_buffer("covs", torch.eye(dim).repeat(components, 1, 1))
+        self.register_buffer("chols", torch.eye(dim).repeat(components, 1, 1))  # Cholesky factors of the covariances
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
 
-    def _chol(self) -> torch.Tensor:
-        eye = torch.eye(self.means.shape[1], device=self.means.device)
-        return torch.linalg.cholesky(self.covs + self.jitter * eye)  # (K, d, d)
-
-    def log_joint(self, z: torch.Tensor) -> torch.Tensor:
-        """log w_k + log N(z | mu_k, Sigma_k): (B, K)."""
-        chol = self._chol()
-        diff = (z[:, None, :] - self.means[None]).unsqueeze(-1)  # (B, K, d, 1)
-        sol = torch.linalg.solve_triangular(chol[None], diff, upper=False).squeeze(-1)  # (B, K, d)
-        log_det = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (K,)
-        d = z.shape[1]
-        return self.weights.clamp_min(1e-12).log() - 0.5 * (sol.pow(2).sum(-1) + log_det + d * math.log(2 * math.pi))
+    @property
+    def components(self) -> int:
+        return self.means.shape[0]
 
     @torch.no_grad()
-    def update(self, z: torch.Tensor) -> None:
-        """One stochastic EM step on a batch of codes (B, d)."""
-        z = z.detach().float()
-        k = self.means.shape[0]
-        if not bool(self.fitted):  # start from the first batch: far-apart codes as means, its covariance for all
-            idx = [0]
-            for _ in range(1, k):  # farthest-point seeding (deterministic k-means++)
-                dist = torch.cdist(z, z[idx]).min(1).values
-                idx.append(int(dist.argmax()))
-            self.means.copy_(z[idx])
-            cov = torch.cov(z.t()).reshape(z.shape[1], z.shape[1]) if len(z) > 1 else torch.eye(z.shape[1])
-            self.covs.copy_(cov.expand_as(self.covs))
-            self.fitted.fill_(True)
-            return
-        r = torch.softmax(self.log_joint(z), dim=1)  # (B, K) responsibilities
-        nk = r.sum(0) + 1e-8  # (K,)
-        means = (r.t() @ z) / nk[:, None]
-        diff = z[:, None, :] - means[None]  # (B, K, d)
-        covs = torch.einsum("bk,bki,bkj->kij", r, diff, diff) / nk[:, None, None]
-        m = self.momentum
-        self.weights.lerp_(nk / nk.sum(), m)
-        seen = (nk > 1e-3)[:, None]  # components with no responsibility keep their place...
-        self.means.copy_(torch.where(seen, self.means.lerp(means, m), self.means))
-        self.covs.copy_(torch.where(seen[:, :, None], self.covs.lerp(covs, m), self.covs))
-        dead = self.weights < 1e-3 / k  # ...and a starved one moves to the worst-explained code
-        if bool(dead.any()):
-            worst = self.log_joint(z).logsumexp(1).argmin()
-            j = int(dead.nonzero()[0])
-            self.means[j] = z[worst]
-            self.weights[j] = 1.0 / k
-            self.weights.div_(self.weights.sum())
+    def fit(self, codes: torch.Tensor, seed: int = 0) -> None:
+        """EM on codes (n, d) (scikit-learn's GaussianMixture). With fewer codes than components,
+        the spare components get weight 0."""
+        from sklearn.mixture import GaussianMixture
+
+        z = codes.detach().double().cpu().numpy()
+        if len(z) < 2:
+            raise GaneError("Fitting the code mixture needs at least two codes.")
+        k = min(self.components, len(z))
+        gm = GaussianMixture(k, covariance_type="full", reg_covar=self.reg, random_state=seed, max_iter=200).fit(z)
+        weights = torch.zeros_like(self.weights)
+        weights[:k] = torch.as_tensor(gm.weights_, dtype=weights.dtype)
+        self.weights.copy_(weights)
+        self.means[:k] = torch.as_tensor(gm.means_, dtype=self.means.dtype)
+        self.chols[:k] = torch.linalg.cholesky(torch.as_tensor(gm.covariances_)).to(self.chols.dtype)
+        self.fitted.fill_(True)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) under the mixture: (B,)."""
+        diff = (z[:, None, :] - self.means[None]).unsqueeze(-1)  # (B, K, d, 1)
+        sol = torch.linalg.solve_triangular(self.chols[None], diff, upper=False).squeeze(-1)  # (B, K, d)
+        log_det = 2 * torch.log(torch.diagonal(self.chols, dim1=-2, dim2=-1)).sum(-1)  # (K,)
+        d = z.shape[1]
+        log_norm = -0.5 * (sol.pow(2).sum(-1) + log_det + d * math.log(2 * math.pi))
+        return (self.weights.clamp_min(1e-30).log() + log_norm).logsumexp(1)
 
     def sample(self, eps: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
         """Codes from the mixture, given standard normal eps (n, d) and uniform numbers (n,) picking components."""
         cum = self.weights.cumsum(0)
-        comp = torch.searchsorted(cum / cum[-1], uniform.clamp(max=1 - 1e-7))  # (n,)
-        return self.means[comp] + (self._chol()[comp] @ eps.unsqueeze(-1)).squeeze(-1)
+        comp = torch.searchsorted(cum / cum[-1], uniform.clamp(max=1 - 1e-7).contiguous())  # (n,)
+        comp = comp.clamp(max=self.components - 1)
+        return self.means[comp] + (self.chols[comp] @ eps.unsqueeze(-1)).squeeze(-1)

@@ -197,11 +197,22 @@ class Trainer:
         return self.step * self.cfg.train.batch_size
 
     # ------------------------------------------------------------------ pictures
-    def _snapshot(self, log: ScalarLog, fixed_z: torch.Tensor, fixed_x) -> None:
+    def _code_density_batches(self, limit: int = 10_000, chunk: int = 500):
+        """Training data the code mixture is fitted to: the first ``limit`` examples, in chunks."""
+        n = min(len(self.data), limit)
+        for start in range(0, n, chunk):
+            yield self.data.take(min(chunk, n - start), self.device, offset=start).x
+
+    def _snapshot(self, log: ScalarLog, fixed_x) -> None:
+        """Refit the code mixture (families with --code-mixture), then write the pictures.
+        Runs before every checkpoint, so each checkpoint samples from a density fitted to its own E."""
         model = self.model
         was_training = model.training
         model.eval()
         with torch.no_grad(), _swapped(model, self.ema.module if self.ema else {}):
+            model.fit_code_density(self._code_density_batches())
+            # the same random numbers every time, mapped through the current code density
+            fixed_z = model.sample_codes(64, generator=torch.Generator().manual_seed(self.cfg.train.seed + 12345), device=self.device)
             samples = model.decode(fixed_z)
             pics = self.run_dir / "pictures"
             real = fixed_x.x if fixed_x is not None else None
@@ -234,7 +245,6 @@ class Trainer:
             model_opts = ", ".join(f"{k}={v}" for k, v in self.config_dict["model"].items())
             print(f"gane: {self.cfg.family} options: {model_opts}; batch {t.batch_size}, lr {t.lr:g}, seed {t.seed}"
                   f" (full config in {self.run_dir / 'config.json'})", flush=True)
-        fixed_z = self.model.prior(64, generator=torch.Generator().manual_seed(t.seed + 12345), device=self.device)
         fixed_x = self.data.spread(32, self.device) if self.model.has_encoder else None
         previous_handler = None
         try:
@@ -281,7 +291,7 @@ class Trainer:
                         bar.set_postfix_str(f"{ips:,.0f} img/s " + " ".join(f"{k}={v:.3g}" for k, v in list(values.items())[:4]))
                 if self.step % t.tick == 0 or last or stop:
                     if self.dist.is_main:
-                        self._snapshot(log, fixed_z, fixed_x)
+                        self._snapshot(log, fixed_x)
                     self._save()
                     last_ckpt_step = self.step
                 if stop:
