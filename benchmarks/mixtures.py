@@ -1,0 +1,115 @@
+"""Train every family on the 2-D mixtures ring8 and grid25 with its preset, and count the modes
+its samples cover. Writes benchmarks/results/mixtures.md (+ .json and one scatter plot per run).
+
+    .venv/bin/python benchmarks/mixtures.py                       # every family, both mixtures (about 15 minutes on 2 cores)
+    .venv/bin/python benchmarks/mixtures.py --family gan --data ring8
+
+PacGAN's measures (Lin et al. 2018), on 2,500 samples: a sample is high quality when it lies
+within 3 standard deviations of the nearest mode's centre (0.03 for ring8, 0.15 for grid25); a
+mode is covered when at least 5 high-quality samples land on it. Runs are kept in
+runs/bench-mixtures/DATA/FAMILY; a finished one is evaluated again, not retrained (--fresh retrains).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+import gane
+from gane import pictures
+from gane.config import preset_for
+from gane.data import load_data
+from gane.data.sources import MIXTURES
+from gane.train import latest_checkpoint
+
+HERE = Path(__file__).resolve().parent
+SAMPLES, MIN_PER_MODE = 2500, 5
+
+
+@torch.no_grad()
+def mode_coverage(samples: torch.Tensor, centres: torch.Tensor, std: float) -> dict:
+    """Modes covered (>= MIN_PER_MODE high-quality samples) and the high-quality fraction."""
+    dist, nearest = torch.cdist(samples, centres).min(1)
+    good = dist < 3 * std
+    per_mode = torch.bincount(nearest[good], minlength=len(centres))
+    return {"modes": int((per_mode >= MIN_PER_MODE).sum()), "of": len(centres), "high_quality": float(good.float().mean())}
+
+
+def run_one(family: str, data: str, runs: Path, fresh: bool, pictures_dir: Path) -> dict:
+    out = runs / data / family
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    seconds = None
+    if latest_checkpoint(out) is None or not (out / "bench-done").exists():
+        result = gane.train(family, data=data, out=str(out), resume=latest_checkpoint(out) is not None)
+        seconds = result.seconds
+        (out / "bench-done").write_text(json.dumps({"seconds": seconds}))
+    else:
+        seconds = json.loads((out / "bench-done").read_text())["seconds"]
+    model = gane.load(out)
+    means_fn, std = MIXTURES[data]
+    samples = model.sample(SAMPLES, generator=torch.Generator().manual_seed(0))
+    backdrop = load_data(data, "test").take(2000).x
+    pictures.save_samples(samples[:1000], pictures_dir / f"{data}-{family}.png", real=backdrop)
+    return {"seconds": seconds, **mode_coverage(samples, torch.tensor(means_fn(), dtype=torch.float32), std)}
+
+
+def write_markdown(rows: dict, path: Path) -> None:
+    lines = [
+        "# Every family on the 2-D mixtures",
+        "",
+        "Written by `benchmarks/mixtures.py`: each family trained on `ring8` (8 Gaussians on a circle of radius 1, "
+        "std 0.01) and `grid25` (25 Gaussians on a 5x5 grid with spacing 2, std 0.05) with its preset, seed 0, on this "
+        f"project's 2-core CPU machine. PacGAN's measures on {SAMPLES:,} samples: **high quality** is the fraction within "
+        f"3 standard deviations of the nearest mode's centre; a mode is **covered** when at least {MIN_PER_MODE} "
+        "high-quality samples land on it.",
+        "",
+        "| family | data | wall time | modes covered | high quality | preset |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, r in rows.items():
+        fam, data = key.split("/")
+        preset = preset_for(fam, data)
+        lines.append(f"| `{fam}` | {data} | {r['seconds']:.0f} s | {r['modes']} / {r['of']} | {r['high_quality']:.1%} | "
+                     f"{preset.note if preset else 'family defaults'} |")
+    lines += ["", "Pictures: 1,000 samples (red) over real points (grey).", ""]
+    for key in rows:
+        fam, data = key.split("/")
+        lines += [f"## {fam} on {data}", "", f"![{fam} on {data}](mixtures/{data}-{fam}.png)", ""]
+    path.write_text("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--family", action="append", help="only these families (repeatable); default: all")
+    ap.add_argument("--data", action="append", choices=list(MIXTURES), help="only these mixtures (repeatable); default: both")
+    ap.add_argument("--runs", type=Path, default=Path("runs/bench-mixtures"))
+    ap.add_argument("--results", type=Path, default=HERE / "results")
+    ap.add_argument("--fresh", action="store_true", help="retrain runs that already finished")
+    args = ap.parse_args(argv)
+    families = args.family or list(gane.families())
+    unknown = [f for f in families if f not in gane.families()]
+    if unknown:
+        print(f"unknown family {', '.join(unknown)}; choose from {', '.join(gane.families())}", file=sys.stderr)
+        return 2
+    (args.results / "mixtures").mkdir(parents=True, exist_ok=True)
+    json_path = args.results / "mixtures.json"
+    rows = json.loads(json_path.read_text()) if json_path.exists() else {}
+    for data in args.data or list(MIXTURES):
+        for fam in families:
+            print(f"== {fam} on {data}", flush=True)
+            rows[f"{fam}/{data}"] = run_one(fam, data, args.runs, args.fresh, args.results / "mixtures")
+            print(f"   {json.dumps(rows[f'{fam}/{data}'])}", flush=True)
+            ordered = {k: rows[k] for d in MIXTURES for f in gane.families() if (k := f"{f}/{d}") in rows}
+            json_path.write_text(json.dumps(ordered, indent=2))
+            write_markdown(ordered, args.results / "mixtures.md")
+    print(f"wrote {args.results / 'mixtures.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
