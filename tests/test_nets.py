@@ -78,3 +78,5 @@ def test_code_mixture_with_fewer_codes_than_components():
     assert int((mix.weights > 0).sum()) == 4
     z = mix.sample(torch.randn(500, 3), torch.rand(500))
     assert torch.isfinite(z).all()
+    with pytest.raises(GaneError, match="non-finite"):
+        mix.fit(torch.tensor([[0.0, 1.0, 2.0], [float("nan"), 0.0, 0.0]]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -45,6 +46,9 @@ class CodeMixture(nn.Module):
         z = codes.detach().double().cpu().numpy()
         if len(z) < 2:
             raise GaneError("Fitting the code mixture needs at least two codes.")
+        if not np.isfinite(z).all():
+            raise GaneError("The encoder gave non-finite codes, so the code mixture cannot be fitted: training has "
+                            "diverged. Resume from an earlier checkpoint with a lower --lr.")
         k = min(self.components, len(z))
         gm = GaussianMixture(k, covariance_type="full", reg_covar=self.reg, random_state=seed, max_iter=200).fit(z)
         weights = torch.zeros_like(self.weights)
