@@ -216,11 +216,12 @@ for _family, (_model, _train, _what) in _IMAGE_PRESETS.items():
 _VECTOR = {"width": 0.5}
 _VECTOR_TRAIN = {"steps": 2000, "batch_size": 128, "lr": 1e-3, "ema": 0.99}
 _GAN_2D = ({"z_dim": 8, "r1": 0.1}, {"steps": 6000, "lr": 5e-4, "ema": 0.0})
+_WIDE_GAN_2D = ({**_GAN_2D[0], "width": 1.0}, {**_GAN_2D[1], "steps": 20000})
 _VECTOR_OVERRIDES = {  # (family, data) -> (model options, train options)
     ("gan", "ring8"): _GAN_2D,
     # grid25's 25 modes take a wider G and D and more steps: gan covers 10 of them in 6,000 steps, 24 in 20,000
-    ("gan", "grid25"): ({**_GAN_2D[0], "width": 1.0}, {**_GAN_2D[1], "steps": 20000}),
-    ("infogan", "grid25"): ({**_GAN_2D[0], "width": 1.0}, {**_GAN_2D[1], "steps": 20000}),
+    ("gan", "grid25"): _WIDE_GAN_2D,
+    ("infogan", "grid25"): _WIDE_GAN_2D,
     ("ebgan", "grid25"): ({"z_dim": 8}, _GAN_2D[1]),  # 9 modes; width 1 and 20,000 steps collapsed to 6
     **{(f, d): ({"code_mixture": k}, {}) for f in ("ae", "vae", "vaegan", "alphagan") for d, k in (("ring8", 10), ("grid25", 25))},
     ("aae", "ring8"): ({"code_mixture": 10}, {"ema": 0.0}),
