@@ -1,7 +1,7 @@
 """Train every family on the 2-D mixtures ring8 and grid25 with its preset, and count the modes
 its samples cover. Writes benchmarks/results/mixtures.md (+ .json and one scatter plot per run).
 
-    .venv/bin/python benchmarks/mixtures.py                       # every family, both mixtures (about 15 minutes on 2 cores)
+    .venv/bin/python benchmarks/mixtures.py                       # every family, both mixtures (about an hour on 2 cores)
     .venv/bin/python benchmarks/mixtures.py --family gan --data ring8
 
 PacGAN's measures (Lin et al. 2018), on 2,500 samples: a sample is high quality when it lies

@@ -154,3 +154,18 @@ def test_conditional_families_need_labels(tmp_path, capsys):
     for args in (["acgan"], ["gan", "--conditional"], ["bigan", "--conditional"]):
         code, _, err = run(capsys, "train", *args, "--data", f"npz:{path}", "--out", tmp_path / args[0], *TINY)
         assert_user_error(code, err, "needs labelled data")
+
+
+def test_a_preset_with_a_known_limit_says_so(tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "ebgan", "--data", "grid25", "--steps", "2", "--tick", "2", "--out", tmp_path / "b")
+    assert code == 0
+    assert "note: the ebgan preset for grid25 covers about 9 of the 25 modes" in " ".join(out.split())
+    # Overriding the preset's model options silences the note: the run is no longer the preset.
+    code, out, _ = run(capsys, "train", "ebgan", "--data", "grid25", "--steps", "2", "--tick", "2", "--z-dim", "3", "--out", tmp_path / "c")
+    assert code == 0 and "note:" not in out
+    assert main(["train", "ebgan", "--help"]) == 0
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    grid = [line for line in lines if line.startswith("grid25:")]
+    ring = [line for line in lines if line.startswith("ring8:")]
+    assert len(grid) == 1 and "(known limit: covers about 9 of the 25 modes" in grid[0]
+    assert len(ring) == 1 and "known limit" not in ring[0]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import gane
 from gane.config import resolve
 from gane.data import load_data
 from gane.errors import GaneError
 from gane.families import FAMILIES
-from gane.train import Trainer
+from gane.train import Trainer, latest_checkpoint
 
 TINY = {"z_dim": 4, "width": 0.125}
 # Option sets that switch on other losses or networks inside a family.
@@ -27,8 +28,9 @@ VARIANTS = {
     "ae": [{"noise": 0.2}, {"sparse": 0.01}, {"contractive": 0.1}, {"contractive": 0.1, "contractive_projections": 0}],
     "vae": [{"beta": 4.0}, {"code_mixture": 3}],
     "gan": LOSS_OPTIONS + [{"conditional": True}, {"conditional": True, "loss": "wgan-gp"}],
-    "bigan": LOSS_OPTIONS + [{"conditional": True}],
-    "bigbigan": [{"loss": "ns"}, {"loss": "wgan-gp"}, {"r1": 1.0}, {"vdb": 0.1, "vdb_size": 4}, {"conditional": True}, {"spectral_norm": True}],
+    "bigan": LOSS_OPTIONS + [{"conditional": True}, {"stochastic": True}, {"stochastic": True, "conditional": True}],
+    "bigbigan": [{"loss": "ns"}, {"loss": "wgan-gp"}, {"r1": 1.0}, {"vdb": 0.1, "vdb_size": 4}, {"conditional": True}, {"spectral_norm": True},
+                 {"stochastic": True}],
     "aae": [{"prior": "uniform"}, {"prior": "mixture"}, {"loss": "wgan-gp"}, {"prior": "uniform", "code_mixture": 3}],
     "vaegan": [{"pixel": 1.0}, {"loss": "wgan-gp"}, {"feature_matching": 1.0}, {"code_mixture": 3}],
     "alphagan": [{"loss": "hinge"}, {"r1": 1.0}, {"code_mixture": 3}],
@@ -124,3 +126,72 @@ def test_family(case, data_spec, tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), f"{k} differs after resume"
+
+
+def test_aae_adv_weight_scales_the_encoders_adversarial_step(vector_npz, tmp_path):
+    """Each phase has its own Adam, which cancels a constant weight on a phase's only loss,
+    so --adv-weight is the learning-rate multiplier of E's adversarial phase."""
+    spec = f"npz:{vector_npz}"
+    cfg = resolve("aae", data=spec, lr=1e-3, adv_weight=0.25, out=str(tmp_path), progress=False, **TINY)
+    lrs = {name: opt.param_groups[0]["lr"] for name, opt in Trainer(cfg).optimizers.items()}
+    assert lrs == {"AE": 1e-3, "D": 1e-3, "E": pytest.approx(2.5e-4)}
+    # The weight is not also applied to the loss: E's adversarial loss is the same for any weight.
+    batch = load_data(spec).take(8)
+    e_losses = []
+    for w in (0.2, 1.0):
+        torch.manual_seed(0)
+        model = FAMILIES.get("aae")(resolve("aae", data=spec, adv_weight=w, **TINY).model, load_data(spec).info)
+        e_losses.append(float({p.name: p for p in model.phases()}["E"].loss(batch)[0].detach()))
+    assert e_losses[0] == e_losses[1]
+    # Resuming with another weight (or --lr) takes the new step size, not the one saved with Adam's state.
+    Trainer(resolve("aae", data=spec, steps=2, tick=2, batch_size=8, adv_weight=0.25, out=str(tmp_path), progress=False, **TINY)).run()
+    again = Trainer(resolve("aae", data=spec, steps=4, adv_weight=0.5, lr=2e-3, out=str(tmp_path), resume=True, progress=False))
+    again._restore(latest_checkpoint(tmp_path))
+    assert again.step == 2
+    assert {name: opt.param_groups[0]["lr"] for name, opt in again.optimizers.items()} == {"AE": 2e-3, "D": 2e-3, "E": pytest.approx(1e-3)}
+    with pytest.raises(GaneError, match="adv-weight"):
+        FAMILIES.get("aae")(resolve("aae", data=spec, adv_weight=-1.0, **TINY).model, load_data(spec).info)
+
+
+@pytest.mark.parametrize("family", ["bigan", "bigbigan"])
+def test_stochastic_encoder_samples_real_codes_and_encodes_the_mean(family, vector_npz):
+    spec = f"npz:{vector_npz}"
+    data = load_data(spec)
+    model = FAMILIES.get(family)(resolve(family, data=spec, stochastic=True, **TINY).model, data.info)
+    x = data.take(16).x
+    with torch.no_grad():
+        out = model.E(x)
+        assert out.shape == (16, 2 * model.z_dim)  # mean and log-variance
+        torch.manual_seed(0)
+        z1, _ = model._real_code(x, None)
+        z2, _ = model._real_code(x, None)
+        assert not torch.equal(z1, z2)  # real pairs carry a draw from E's posterior
+        mu, logvar = out.chunk(2, dim=1)
+        sigma = (0.5 * logvar).exp()
+        draws = torch.stack([model._real_code(x, None)[0] for _ in range(2000)])  # (2000, 16, z)
+        assert torch.allclose(draws.mean(0), mu, atol=0.15 * float(sigma.max()))
+        assert torch.allclose(draws.std(0), sigma, rtol=0.1)
+        assert torch.equal(model.encode(x), mu)  # encode gives the posterior mean
+
+
+def test_conditional_stochastic_encoder_reads_mean_log_variance_then_class_logits(vector_npz):
+    """E's outputs are laid out [mean (z) | log-variance (z) | class logits (C)]."""
+    spec = f"npz:{vector_npz}"
+    data = load_data(spec)
+    model = FAMILIES.get("bigan")(resolve("bigan", data=spec, stochastic=True, conditional=True, **TINY).model, data.info)
+    z, classes = model.z_dim, model.classes
+    mu = torch.arange(z, dtype=torch.float32)[None].repeat(3, 1)
+    logvar = torch.full((3, z), -60.0)  # clamped to -30: sigma ~ 3e-7
+    logits = torch.eye(classes)[[2, 0, 3]] * 10
+
+    class HandBuilt(torch.nn.Module):
+        def forward(self, x):
+            return torch.cat([mu, logvar, logits], 1)
+
+    model.E = HandBuilt()
+    x, y = data.take(3).x, torch.tensor([2, 0, 3])
+    code = model.encode(x)
+    assert torch.equal(code[:, :z], mu) and torch.equal(code[:, z:].argmax(1), y)
+    real, got_logits = model._real_code(x, y)
+    assert torch.allclose(real[:, :z], mu, atol=1e-5) and torch.equal(got_logits, logits)
+    assert torch.equal(real[:, z:], F.one_hot(y, classes).float())

@@ -5,6 +5,9 @@ z ~ p(z) from q(z) = E(x) and E learns to fool it, so that the codes fill the
 prior: then G(z) for z ~ p(z) gives samples. ``--prior`` picks p(z): normal,
 uniform on [-1, 1]^d, or a mixture of Gaussians (``--components`` of them, their
 means on a circle of radius 4 in the first two dimensions, std 0.5 there and 1 elsewhere).
+As in the paper, each step has a reconstruction phase (E, G), then a regularisation
+phase (D, then E), each with its own optimiser; ``--adv-weight`` scales the learning
+rate of E's adversarial step, which is how strongly the codes are pulled to the prior.
 ``--code-mixture K`` samples z from K Gaussians fitted to the codes E(x) instead, for when
 the codes do not fill the prior yet (training still uses the prior).
 """
@@ -29,7 +32,7 @@ class AAEConfig(AdversarialConfig, CodeMixtureOption):
     z_dim: int = opt(8, "size of the code")
     prior: str = opt("normal", "the prior the codes are pushed to", choices=PRIORS)
     components: int = opt(10, "mixture components for --prior mixture")
-    adv_weight: float = opt(1.0, "weight of the encoder's adversarial loss against the reconstruction")
+    adv_weight: float = opt(1.0, "learning-rate multiplier of E's adversarial step: how hard the codes are pulled to the prior")
 
 
 @register_family
@@ -41,6 +44,8 @@ class AAE(Family):
 
     def __init__(self, config: AAEConfig, info):
         super().__init__(config, info)
+        if config.adv_weight < 0:
+            raise GaneError(f"--adv-weight is a learning-rate multiplier and cannot be negative (got {config.adv_weight}).")
         if config.prior == "mixture" and config.z_dim < 2:
             raise GaneError("--prior mixture places its components in the first two code dimensions: use --z-dim 2 or more.")
         self.adv = Adversary(config)
@@ -69,7 +74,7 @@ class AAE(Family):
         return code
 
     def phases(self):
-        return [Phase("AE", ("E", "G"), self.ae_loss), Phase("D", ("D",), self.d_loss), Phase("E", ("E",), self.e_loss)]
+        return [Phase("AE", ("E", "G"), self.ae_loss), Phase("D", ("D",), self.d_loss), Phase("E", ("E",), self.e_loss, lr_scale=self.config.adv_weight)]
 
     def ae_loss(self, batch):
         rec = losses.mse(self.G(self.E(batch.x)), batch.x)
@@ -81,8 +86,7 @@ class AAE(Family):
         return self.adv.d_loss(self.D, (self.prior(len(z_hat)),), (z_hat,))  # prior codes are "real"
 
     def e_loss(self, batch):
-        loss, logs = self.adv.g_loss(self.D, (self.E(batch.x),))
-        return self.config.adv_weight * loss, logs
+        return self.adv.g_loss(self.D, (self.E(batch.x),))
 
     def encode(self, x):
         return self.E(x)

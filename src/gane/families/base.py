@@ -25,7 +25,8 @@ class Phase:
     ``modules`` names the family's submodules whose parameters this phase updates
     (one Adam optimizer per phase); ``loss(batch)`` returns the scalar to minimise
     and a dict of detached numbers to log. A phase runs on steps where
-    ``step % every == 0``.
+    ``step % every == 0``, with learning rate ``--lr`` times ``lr_scale`` (Adam
+    ignores a constant weight on a phase's loss, so a phase is weighted this way).
     """
 
     name: str

@@ -5,6 +5,10 @@ discriminator sees joint pairs, so to fool it the encoder must map x where the
 generator would have come from: at the optimum E = G^-1. E and G are trained
 together on flipped labels (non-saturating by default; any ``--loss``).
 
+``--stochastic`` gives the encoder ALI's (and BigBiGAN's) Gaussian posterior: E(x) is a mean
+and a log-variance and real pairs carry z = mu + sigma * eps, so a tight cluster of data can
+cover a region of the prior rather than one point of it (``encode`` returns the mean).
+
 ``--conditional`` adds the class to both halves of the game: the code is (z, one-hot y),
 real pairs are (x, (E(x), y)) and generated pairs (G(z, y), (z, y)); the encoder also
 learns to predict the class (cross-entropy on the labels) so that it can encode
@@ -28,6 +32,7 @@ class BiGANConfig(AdversarialConfig):
     z_dim: int = opt(64, "size of the latent code z")
     dropout: float = opt(0.2, "dropout in every path of D(x, z)")
     conditional: bool = opt(False, "class-conditional: the code carries a one-hot class y and E also predicts it; needs labels")
+    stochastic: bool = opt(False, "ALI's stochastic encoder: E gives a mean and log-variance and real pairs use a sampled z")
 
 
 @register_family
@@ -42,18 +47,33 @@ class BiGAN(Family):
         self.classes = self.labels_needed("--conditional") if config.conditional else 0
         self.adv = Adversary(config)
         self.G = nets.generator(info, self.code_dim, config.width)
-        self.E = nets.encoder(info, self.code_dim, config.width)  # z, then class logits when conditional
+        self.E = nets.encoder(info, self.encoder_outputs, config.width)
         self.D = nets.joint_discriminator(info, self.code_dim, config.width, config.spectral_norm, config.dropout, self.adv.bottleneck)
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("EG", ("E", "G"), self.eg_loss)]
 
+    @property
+    def encoder_outputs(self) -> int:
+        """E's outputs: z (or its mean and log-variance with --stochastic), then class logits when conditional."""
+        return self.z_dim * (2 if self.config.stochastic else 1) + self.classes
+
+    def _split(self, out):
+        """E's outputs -> (mean, log-variance or None, class logits or None)."""
+        k = self.z_dim
+        assert out.shape[1] == self.encoder_outputs, (out.shape, self.encoder_outputs)
+        mu = out[:, :k]
+        logvar = out[:, k : 2 * k].clamp(-30.0, 20.0) if self.config.stochastic else None
+        logits = out[:, out.shape[1] - self.classes :] if self.classes else None
+        return mu, logvar, logits
+
     def _real_code(self, x, y):
-        """(E(x), one-hot y) for real pairs, and the class logits (None when unconditional)."""
-        out = self.E(x)
+        """(z, one-hot y) for real pairs, z = E(x) or a draw from E's posterior, and the class
+        logits (None when unconditional)."""
+        mu, logvar, logits = self._split(self.E(x))
+        z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         if not self.classes:
-            return out, None
-        z, logits = out[:, : self.z_dim], out[:, self.z_dim :]
+            return z, None
         return torch.cat([z, F.one_hot(y, self.classes).to(z.dtype)], 1), logits
 
     def d_loss(self, batch):
@@ -78,7 +98,8 @@ class BiGAN(Family):
         return loss, logs
 
     def encode(self, x):
-        out = self.E(x)
-        if not self.classes:
-            return out
-        return torch.cat([out[:, : self.z_dim], F.one_hot(out[:, self.z_dim :].argmax(1), self.classes).to(out.dtype)], 1)
+        """The code of x: E's (mean) z, and the predicted class when conditional."""
+        mu, _, logits = self._split(self.E(x))
+        if logits is None:
+            return mu
+        return torch.cat([mu, F.one_hot(logits.argmax(1), self.classes).to(mu.dtype)], 1)

@@ -25,6 +25,7 @@ class BigBiGANConfig(AdversarialConfig):
                     choices=AdversarialConfig.__dataclass_fields__["loss"].metadata["choices"])
     dropout: float = opt(0.2, "dropout in D's paths")
     conditional: bool = opt(False, "class-conditional: class one-hot in the code, conditional batch norm in G, E predicts the class")
+    stochastic: bool = opt(False, "a Gaussian encoder as in the paper: E gives a mean and log-variance and real pairs use a sampled z")
 
 
 @register_family
@@ -39,6 +40,6 @@ class BigBiGAN(BiGAN):
         self.classes = self.labels_needed("--conditional") if config.conditional else 0
         self.adv = Adversary(config)
         self.G = nets.res_generator(info, self.code_dim, config.width, self.classes)
-        self.E = nets.res_encoder(info, self.code_dim, config.width)  # z, then class logits when conditional
+        self.E = nets.res_encoder(info, self.encoder_outputs, config.width)
         self.D = nets.ThreeScoreDiscriminator(info.shape, self.code_dim, config.width, config.spectral_norm, config.dropout, self.adv.bottleneck)
 

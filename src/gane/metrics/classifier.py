@@ -101,7 +101,7 @@ def train_classifier(dataset: str, epochs: int = 12, seed: int = 0, options: Dat
     t = test.take(len(test))
     clf.test_accuracy = clf.agreement(t.x, t.y)
     if verbose:
-        print(f"gane: trained a {dataset} digit classifier: test accuracy {clf.test_accuracy:.2%}", flush=True)
+        print(f"gane: trained a {dataset} classifier: test accuracy {clf.test_accuracy:.2%}", flush=True)
     return clf
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import DEFAULT_STEPS, RunConfig, default_run_dir
+from ..config import DEFAULT_STEPS, RunConfig, default_run_dir, preset_for
 from ..data import DataOptions, EpochSampler, load_data
 from ..errors import GaneError, TrainingDiverged
 from ..families import Family, build_family
@@ -178,6 +178,9 @@ class Trainer:
             else:
                 self.ema = EMA(self.averaged, self.cfg.train.ema)
         state = load_training_state(ckpt, self.cfg.family, self.optimizers)
+        for phase in self.phases:  # the step sizes of this invocation (--lr, --adv-weight), not the saved ones
+            for group in self.optimizers[phase.name].param_groups:
+                group["lr"] = self.cfg.train.lr * phase.lr_scale
         self.step = state["step"]
         self.sampler.batches_done = state["batches_done"]
         if self.dist.rank:  # other ranks continue with a fresh stream of their own
@@ -245,6 +248,9 @@ class Trainer:
             model_opts = ", ".join(f"{k}={v}" for k, v in self.config_dict["model"].items())
             print(f"gane: {self.cfg.family} options: {model_opts}; batch {t.batch_size}, lr {t.lr:g}, seed {t.seed}"
                   f" (full config in {self.run_dir / 'config.json'})", flush=True)
+            preset = preset_for(self.cfg.family, t.data)
+            if preset is not None and preset.caveat and all(self.config_dict["model"].get(k) == v for k, v in preset.model.items()):
+                print(f"gane: note: the {self.cfg.family} preset for {t.data} {preset.caveat}", flush=True)
         fixed_x = self.data.spread(32, self.device) if self.model.has_encoder else None
         previous_handler = None
         try:
