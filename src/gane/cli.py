@@ -76,7 +76,7 @@ class FamilyGroup(click.Group):
         presets = presets_of(name)
         if presets:  # \b keeps click from rewrapping the list
             doc += "\n\n\b\nPresets (used when --data matches; your options override them):\n" + "\n".join(
-                f"  {data}: {p.note}" + (f" (known limit: {p.caveat})" if p.caveat else "") for data, p in presets.items()
+                f"  {data}: {p.summary}" for data, p in presets.items()
             )
         return click.Command(name, params=params, callback=run, help=doc, short_help=cls.description)
 
@@ -211,7 +211,7 @@ def list_(data_root):
     if PRESETS.names():
         click.echo("\nPresets (applied when family and dataset match):")
         for name, p in PRESETS.items():
-            click.echo(f"  {name:<22} {p.note}" + (f" (known limit: {p.caveat})" if p.caveat else ""))
+            click.echo(f"  {name:<22} {p.summary}")
 
 
 @cli.command()

@@ -57,6 +57,11 @@ class Preset:
     note: str = ""
     caveat: str = ""  # where the preset is known not to give a good result: shown in --help and at the start of training
 
+    @property
+    def summary(self) -> str:
+        """The note, with the known limit when there is one (for --help and `gane list`)."""
+        return self.note + (f" (known limit: {self.caveat})" if self.caveat else "")
+
 
 PRESETS: Registry[Preset] = Registry("preset")
 
