@@ -49,3 +49,22 @@ def test_every_family_has_presets_for_the_offline_datasets():
             cfg = resolve(family, data=data)  # each preset resolves to valid options
             assert cfg.train.steps is not None
         assert resolve(family, data="mnist-5k").train.ema > 0  # every digit preset samples from averaged weights
+
+
+def test_image_preset_notes_state_the_options_they_set():
+    """The notes shown by `gane list` and --help are written from the options, so they cannot go stale."""
+    from gane.families import FAMILIES
+
+    for family in FAMILIES.names():
+        for data in ("mnist-5k", "fashion-mnist"):
+            preset, cfg = PRESETS.get(f"{family}/{data}"), resolve(family, data=data)
+            note = preset.note
+            lr = f"{cfg.train.lr:.0e}".replace("e-0", "e-")
+            assert f"lr {lr}," in note, (family, data, note)
+            steps = f"{cfg.train.steps:,} steps" + (f" of {cfg.train.batch_size}" if cfg.train.batch_size != 64 else "")
+            assert note.endswith(steps), (family, data, note)
+            assert (f"({cfg.train.ema})" in note) if cfg.train.ema else ("no moving average" in note), (family, data, note)
+            if "loss" in preset.model:
+                assert f"{preset.model['loss']} loss" in note, (family, data, note)
+    # Fashion-MNIST's GANs train with their own recipe, and say so.
+    assert PRESETS.get("gan/fashion-mnist").note != PRESETS.get("gan/mnist-5k").note
