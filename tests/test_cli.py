@@ -45,6 +45,13 @@ def test_train_writes_a_complete_run_folder(trained_run):
     assert any((trained_run / "tensorboard").iterdir())
 
 
+def test_train_names_only_the_pictures_it_made(image_npz, tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "bigan", "--data", f"npz:{image_npz}", "--out", tmp_path / "b", *TINY)
+    assert code == 0 and "(samples.png, reconstructions.png, checkpoints/;" in out
+    code, out, _ = run(capsys, "train", "gan", "--data", f"npz:{image_npz}", "--out", tmp_path / "g", *TINY)
+    assert code == 0 and "(samples.png, checkpoints/;" in out and not (tmp_path / "g" / "reconstructions.png").exists()
+
+
 def test_sample_and_reconstruct(trained_run, tmp_path, capsys):
     code, out, _ = run(capsys, "sample", trained_run, "--n", 16, "--out", tmp_path / "s.png")
     assert code == 0 and Image.open(tmp_path / "s.png").size[0] > 28 * 8

@@ -65,9 +65,10 @@ class FamilyGroup(click.Group):
             from .api import train
 
             result = train(name, **kwargs)
+            made = [f for f in ("samples.png", "reconstructions.png") if (result.run_dir / f).exists()]  # no encoder, no reconstructions
             click.echo(
                 f"gane: {result.step} steps, {result.images_seen:,} images seen, {result.images_per_second:,.0f} images/s. "
-                f"Run folder: {result.run_dir} (samples.png, reconstructions.png, checkpoints/; "
+                f"Run folder: {result.run_dir} ({', '.join(made + ['checkpoints/'])}; "
                 f"TensorBoard: tensorboard --logdir {result.run_dir / 'tensorboard'})"
             )
 
