@@ -49,9 +49,9 @@ HERE = Path(__file__).resolve().parent
 def train_family(family: str, data: str, images: int | None, runs: Path, fresh: bool) -> dict:
     """Train (or resume) one family for ``images`` images seen, or for its preset's own steps when None."""
     out = runs / family
-    preset = resolve(family, data=data).train
-    batch = preset.batch_size
-    steps = -(-images // batch) if images else preset.steps or DEFAULT_STEPS
+    cfg = resolve(family, data=data).train  # the preset's trainer options
+    batch = cfg.batch_size
+    steps = -(-images // batch) if images else cfg.steps or DEFAULT_STEPS
     timing_file = out / "bench-timing.json"
     if fresh and out.exists():
         shutil.rmtree(out)

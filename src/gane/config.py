@@ -224,7 +224,6 @@ _IMAGE_OVERRIDES = {
     ("bigan", "fashion-mnist"): _FASHION_GAN_LONG,  # 25% -> 43% confident, reconstructions keep their class 48% -> 66%
     ("ebgan", "fashion-mnist"): ({}, _FASHION_GAN[1]),  # its own margin loss: the rest of the recipe, 33% -> 42%
 }
-_ENCODES = ("ae", "vae", "bigan", "bigbigan", "aae", "vaegan", "alphagan")  # families whose moving average covers E
 
 
 def _lr(x: float) -> str:
@@ -238,7 +237,7 @@ def _describe_image(family: str, what: str, model_over: dict, train: dict) -> st
     parts.append(f"lr {_lr(train['lr'])}")
     if "adv_weight" in model_over:
         parts.append(f"E's adversarial step x{model_over['adv_weight']:g}")
-    averaged = "G and E" if family in _ENCODES else "G"
+    averaged = "G and E" if FAMILIES.get(family).has_encoder else "G"  # the moving average covers E too
     parts.append(f"moving average of {averaged} ({train['ema']})" if train["ema"] else "no moving average")
     parts.append(f"{train['steps']:,} steps" + (f" of {train['batch_size']}" if "batch_size" in train else ""))
     return ", ".join(parts)
