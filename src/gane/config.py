@@ -197,7 +197,7 @@ _IMAGE_PRESETS = {  # family -> (model options, train options, what the model op
     "vaegan": ({"width": 0.5, "z_dim": 32, "pixel": 1.0, "code_mixture": 10}, {"lr": 5e-4},
                "width 0.5, z_dim 32, pixel reconstruction weight 1, samples from a 10-Gaussian code mixture"),
     # alphagan: samples from a code mixture are confidently classified 75% of the time on digits and 50%
-    # on garments, against 57% and 38% from the prior (the code discriminator leaves codes off the prior)
+    # on garments, against 57% and 38% from the prior
     "alphagan": ({"width": 0.5, "z_dim": 32, "code_mixture": 10}, {"lr": 5e-4},
                  "width 0.5, z_dim 32, L1 weight 10, samples from a 10-Gaussian code mixture"),
     "infogan": ({"width": 0.5}, {"lr": 2e-4}, "width 0.5, 10 categories + 2 continuous codes"),
