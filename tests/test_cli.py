@@ -128,6 +128,17 @@ def test_resume_keeps_the_runs_own_options(trained_run, tmp_path, capsys):
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir())[-1] == "step-00000005"
 
 
+def test_resuming_a_finished_run_changes_nothing(trained_run, tmp_path, capsys):
+    """--resume with --steps at or below the run's step says so and leaves config, pictures and checkpoints alone."""
+    run_dir = tmp_path / "copy"
+    shutil.copytree(trained_run, run_dir)
+    before = {p.relative_to(run_dir): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    code, out, err = run(capsys, "train", "bigan", "--out", run_dir, "--resume", "--steps", 2, "--no-progress")
+    assert code == 0, err
+    assert "already at step 4" in out and "--steps above 4" in out and "images/s" not in out
+    assert {p.relative_to(run_dir): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
 def test_class_conditional_sampling_and_code_sweeps(tmp_path, capsys, image_npz):
     """acgan samples a chosen class; infogan sweeps its codes; wrong classes or parts are user errors."""
     acgan, info = tmp_path / "acgan", tmp_path / "info"

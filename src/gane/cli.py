@@ -65,6 +65,8 @@ class FamilyGroup(click.Group):
             from .api import train
 
             result = train(name, **kwargs)
+            if result.already_done:  # the trainer said so
+                return
             made = [f for f in ("samples.png", "reconstructions.png") if (result.run_dir / f).exists()]  # no encoder, no reconstructions
             click.echo(
                 f"gane: {result.step} steps, {result.images_seen:,} images seen, {result.images_per_second:,.0f} images/s. "

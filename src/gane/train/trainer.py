@@ -114,6 +114,7 @@ class TrainResult:
     seconds: float
     images_per_second: float
     stopped_early: bool = False
+    already_done: bool = False  # resumed at or past --steps: nothing was trained or written
 
 
 class Trainer:
@@ -157,6 +158,8 @@ class Trainer:
             if ckpt is None:
                 raise GaneError(f"--resume was given, but {self.run_dir} has no checkpoint to resume from. Drop --resume to start a new run there.")
             self._restore(ckpt)
+            if self.step >= self.total_steps:  # nothing to train: leave config.json and the pictures as they are
+                return
         elif ckpt is not None:
             raise GaneError(
                 f"The run folder {self.run_dir} already holds a run (latest checkpoint {ckpt.name}). "
@@ -241,10 +244,16 @@ class Trainer:
     def run(self) -> TrainResult:
         t = self.cfg.train
         self._prepare_run_dir()
+        if self.step >= self.total_steps:
+            if self.dist.is_main:
+                print(f"gane: {self.run_dir} is already at step {self.step}, and --steps is {self.total_steps}: nothing to train, "
+                      f"nothing changed. Pass --steps above {self.step} to continue it.", flush=True)
+            return TrainResult(self.run_dir, self.step, self.images_seen, 0.0, 0.0, already_done=True)
         log = ScalarLog(self.run_dir, self.dist.is_main)
         if self.dist.is_main and t.progress:
             print(f"gane: training {self.cfg.family} on {t.data} ({len(self.data)} examples) on {self.device}"
-                  f"{f' x {self.dist.world} processes' if self.dist.world > 1 else ''} to step {self.total_steps}; run folder {self.run_dir}", flush=True)
+                  f"{f' x {self.dist.world} processes' if self.dist.world > 1 else ''}"
+                  f"{f', resuming at step {self.step},' if t.resume else ''} to step {self.total_steps}; run folder {self.run_dir}", flush=True)
             model_opts = ", ".join(f"{k}={v}" for k, v in self.config_dict["model"].items())
             print(f"gane: {self.cfg.family} options: {model_opts}; batch {t.batch_size}, lr {t.lr:g}, seed {t.seed}"
                   f" (full config in {self.run_dir / 'config.json'})", flush=True)
