@@ -152,22 +152,17 @@ class Trainer:
         return params
 
     # ------------------------------------------------------------------ setup
-    def _prepare_run_dir(self) -> None:
+    def _restore_if_resuming(self) -> None:
         ckpt = latest_checkpoint(self.run_dir)
         if self.cfg.train.resume:
             if ckpt is None:
                 raise GaneError(f"--resume was given, but {self.run_dir} has no checkpoint to resume from. Drop --resume to start a new run there.")
             self._restore(ckpt)
-            if self.step >= self.total_steps:  # nothing to train: leave config.json and the pictures as they are
-                return
         elif ckpt is not None:
             raise GaneError(
                 f"The run folder {self.run_dir} already holds a run (latest checkpoint {ckpt.name}). "
                 "Add --resume to continue it, or pass --out DIR for a new run; nothing was changed."
             )
-        if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.json").write_text(json.dumps(self.config_dict, indent=2))
 
     def _restore(self, ckpt: Path) -> None:
         saved = json.loads((ckpt / "config.json").read_text())
@@ -243,12 +238,15 @@ class Trainer:
 
     def run(self) -> TrainResult:
         t = self.cfg.train
-        self._prepare_run_dir()
+        self._restore_if_resuming()
         if self.step >= self.total_steps:
             if self.dist.is_main:
                 print(f"gane: {self.run_dir} is already at step {self.step}, and --steps is {self.total_steps}: nothing to train, "
                       f"nothing changed. Pass --steps above {self.step} to continue it.", flush=True)
             return TrainResult(self.run_dir, self.step, self.images_seen, 0.0, 0.0, already_done=True)
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.json").write_text(json.dumps(self.config_dict, indent=2))
         log = ScalarLog(self.run_dir, self.dist.is_main)
         if self.dist.is_main and t.progress:
             print(f"gane: training {self.cfg.family} on {t.data} ({len(self.data)} examples) on {self.device}"
