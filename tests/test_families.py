@@ -1,4 +1,5 @@
-"""One shared test for every registered family, on tiny image and vector data (CPU).
+"""One shared test for every registered family, on tiny image and vector data (on the CPU, where
+resume is exact; the CUDA variant at the end runs with --deterministic).
 
 For each family (and the variants of its options that change its losses): build it,
 check the shapes of the model interface, run one step of every phase with finite
@@ -17,6 +18,7 @@ from gane.data import load_data
 from gane.errors import GaneError
 from gane.families import FAMILIES
 from gane.train import Trainer, latest_checkpoint
+from gane.train.step import train_only
 
 TINY = {"z_dim": 4, "width": 0.125}
 # Option sets that switch on other losses or networks inside a family.
@@ -51,8 +53,9 @@ def data_spec(request, image_npz, vector_npz):
     return f"npz:{image_npz if request.param == 'image' else vector_npz}"
 
 
-def _train(spec, family, opts, out, steps, resume=False):
-    cfg = resolve(family, data=spec, steps=steps, batch_size=8, tick=2, out=str(out), progress=False, resume=resume, **TINY, **opts)
+def _train(spec, family, opts, out, steps, resume=False, device="cpu"):
+    cfg = resolve(family, data=spec, steps=steps, batch_size=8, tick=2, out=str(out), progress=False, resume=resume,
+                  device=device, deterministic=device != "cpu", **TINY, **opts)
     return Trainer(cfg).run()
 
 
@@ -88,9 +91,7 @@ def test_family(case, data_spec, tmp_path):
     batch = data.take(8)
     for phase in model.phases():
         model.zero_grad(set_to_none=True)
-        model.requires_grad_(False)
-        for name in phase.modules:
-            getattr(model, name).requires_grad_(True)
+        train_only(model, phase)
         loss, logs = phase.loss(batch)
         assert loss.ndim == 0 and torch.isfinite(loss), (phase.name, loss)
         assert all(torch.isfinite(v) for v in logs.values())
@@ -117,15 +118,28 @@ def test_family(case, data_spec, tmp_path):
     if loaded.has_encoder:
         assert torch.equal(loaded.encode(x), again.encode(x))
 
-    # Resume equivalence: 2 steps + resume to 4 gives the same weights as 4 straight.
+    _assert_resume_is_exact(data_spec, family, opts, tmp_path, full)
+
+
+def _assert_resume_is_exact(data_spec, family, opts, tmp_path, full, device="cpu"):
+    """2 steps + resume to 4 gives the same weights as 4 straight (``full``), bit for bit."""
     half = tmp_path / "half"
-    _train(data_spec, family, opts, half, steps=2)
-    result = _train(data_spec, family, opts, half, steps=4, resume=True)
+    _train(data_spec, family, opts, half, steps=2, device=device)
+    result = _train(data_spec, family, opts, half, steps=4, resume=True, device=device)
     assert result.step == 4
     a, b = gane.load(full).state_dict(), gane.load(half).state_dict()
     assert a.keys() == b.keys()
     for k in a:
-        assert torch.equal(a[k], b[k]), f"{k} differs after resume"
+        assert torch.equal(a[k], b[k]), f"{k} differs after resume on {device}"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("family", ["ae", "aae", "bigan", "bigbigan", "vaegan", "acgan"])
+def test_resume_is_exact_on_cuda_with_deterministic_kernels(family, data_spec, tmp_path):
+    """On a GPU, --deterministic (cuDNN deterministic, no TF32) makes resume bit-identical too."""
+    full = tmp_path / "full"
+    _train(data_spec, family, {}, full, steps=4, device="cuda")
+    _assert_resume_is_exact(data_spec, family, {}, tmp_path, full, device="cuda")
 
 
 def test_aae_adv_weight_scales_the_encoders_adversarial_step(vector_npz, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import gane
-from gane.errors import TrainingDiverged
+from gane.errors import GaneError, TrainingDiverged
 from gane.families.gan import GAN
 from gane.train import latest_checkpoint
 
@@ -106,3 +106,115 @@ def test_quickstart_runs_end_to_end(tmp_path):
     report = (tmp_path / "qs" / "report.md").read_text()
     assert f"{res.reconstruction_agreement:.1%}" in report
     assert json.loads((tmp_path / "qs" / "quickstart.json").read_text())["steps"] == res.steps
+
+
+def _poison_after(monkeypatch, calls_before: int, poison, phase: str = "g_loss"):
+    """Make one of GAN's phases call ``poison(model, loss)`` from its ``calls_before + 1``-th call on."""
+    original = getattr(GAN, phase)
+    calls = {"n": 0}
+
+    def patched(self, batch):
+        calls["n"] += 1
+        if calls["n"] > calls_before:
+            poison(self, None)
+        loss, logs = original(self, batch)
+        return (poison(self, loss), logs) if calls["n"] > calls_before else (loss, logs)
+
+    monkeypatch.setattr(GAN, phase, patched)
+
+
+def test_non_finite_weights_with_finite_losses_are_never_checkpointed(tmp_path, image_npz, monkeypatch):
+    """A NaN that reaches the weights or buffers but not the losses is caught before the checkpoint is written."""
+    def nan_buffer(model, loss):
+        if loss is None:  # before D's phase: G's batch-norm running variance, which no training loss reads
+            with torch.no_grad():
+                model.G.fc[1].running_var.fill_(float("nan"))
+        return loss
+
+    _poison_after(monkeypatch, 3, nan_buffer, phase="d_loss")
+    out = tmp_path / "run"
+    with pytest.raises(TrainingDiverged) as e:
+        gane.train("gan", data=f"npz:{image_npz}", steps=10, tick=2, out=str(out), **TINY)
+    msg = " ".join(str(e.value).split())
+    assert "at step 4" in msg and "G phase" in msg and "G.fc.1.running_var" in msg, msg
+    assert "the last good checkpoint (step 2)" in msg
+    assert latest_checkpoint(out).name == "step-00000002"
+    assert all(torch.isfinite(v).all() for v in gane.load(out).state_dict().values() if v.is_floating_point())
+
+
+def test_a_diverging_resume_keeps_the_runs_options(tmp_path, image_npz, monkeypatch):
+    """A resumed segment's options reach config.json only once it has written a good checkpoint,
+    so the advised plain --resume continues with the options that worked."""
+    out = tmp_path / "run"
+    gane.train("gan", data=f"npz:{image_npz}", steps=2, tick=2, lr=2e-4, out=str(out), **TINY)
+    _poison_after(monkeypatch, 0, lambda model, loss: None if loss is None else loss * float("nan"))
+    with pytest.raises(TrainingDiverged):
+        gane.train("gan", data=f"npz:{image_npz}", steps=6, tick=2, lr=0.5, out=str(out), resume=True, **TINY)
+    assert json.loads((out / "config.json").read_text())["train"]["lr"] == 2e-4
+    monkeypatch.undo()
+    r = gane.train("gan", out=str(out), steps=4, resume=True, progress=False)
+    assert r.step == 4
+    assert json.loads((out / "config.json").read_text())["train"]["lr"] == 2e-4
+    r = gane.train("gan", out=str(out), steps=6, tick=2, lr=1e-4, resume=True, progress=False)
+    assert json.loads((out / "config.json").read_text())["train"]["lr"] == 1e-4  # a good checkpoint: the new lr is the run's
+
+
+def test_resume_without_a_checkpoint_starts_from_step_zero(tmp_path, image_npz, capsys):
+    """A job killed before its first checkpoint and relaunched with the same command (--resume) starts afresh."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{ half-written")
+    r = gane.train("ae", data=f"npz:{image_npz}", steps=2, tick=2, out=str(out), resume=True, **TINY)
+    assert r.step == 2 and latest_checkpoint(out).name == "step-00000002"
+    assert "has no checkpoint yet, so training starts from step 0" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["family"] == "ae"
+
+
+def test_resume_reads_the_checkpoints_config_and_names_a_damaged_or_foreign_one(tmp_path, image_npz):
+    out = tmp_path / "run"
+    gane.train("ae", data=f"npz:{image_npz}", steps=2, tick=2, out=str(out), **TINY)
+    (out / "config.json").write_text("garbage")  # the run folder's copy: the checkpoint's own is used
+    assert gane.train("ae", out=str(out), steps=3, tick=3, resume=True, progress=False).step == 3
+    ckpt_config = latest_checkpoint(out) / "config.json"
+    saved = ckpt_config.read_text()
+    ckpt_config.write_text("{")
+    with pytest.raises(GaneError, match="is damaged") as e:
+        gane.train("ae", out=str(out), steps=4, resume=True, progress=False)
+    assert str(ckpt_config) in str(e.value)
+    ckpt_config.write_text(saved.replace('"family": "ae"', '"family": "vae"'))
+    with pytest.raises(GaneError, match="belongs to a 'vae' run") as e:
+        gane.train("ae", out=str(out), steps=4, resume=True, progress=False)
+    assert "gane train vae" in str(e.value) and str(ckpt_config) in str(e.value)
+
+
+@pytest.mark.parametrize("options", [{"precision": "bf16"}, {"channels_last": True}, {"fused": True}], ids=str)
+def test_speed_options_train_and_resume_on_the_cpu(tmp_path, image_npz, options):
+    """--precision bf16, --channels-last and fused Adam run on the CPU too (exact resume there)."""
+    full, half = tmp_path / "full", tmp_path / "half"
+    common = dict(data=f"npz:{image_npz}", tick=2, device="cpu", **TINY, **options)
+    gane.train("bigan", steps=4, out=str(full), **common)
+    gane.train("bigan", steps=2, out=str(half), **common)
+    gane.train("bigan", steps=4, out=str(half), resume=True, **common)
+    a, b = gane.load(full).state_dict(), gane.load(half).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.isfinite(v).all() for v in a.values() if v.is_floating_point())
+
+
+def test_compile_trains_on_the_cpu(tmp_path, vector_npz):
+    r = gane.train("gan", data=f"npz:{vector_npz}", steps=3, tick=3, compile=True, device="cpu", out=str(tmp_path / "c"), **TINY)
+    assert r.step == 3
+    assert all(torch.isfinite(v).all() for v in gane.load(r.run_dir).state_dict().values() if v.is_floating_point())
+
+
+def test_cuda_graph_is_refused_on_the_cpu(tmp_path, image_npz):
+    with pytest.raises(GaneError, match="--cuda-graph"):
+        gane.train("gan", data=f"npz:{image_npz}", steps=2, cuda_graph=True, device="cpu", out=str(tmp_path / "g"), **TINY)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("options", [{}, {"precision": "bf16", "channels_last": True}, {"cuda_graph": True}], ids=str)
+def test_gpu_paths_train_with_finite_losses(tmp_path, image_npz, options):
+    """On CUDA: bf16 autocast, channels-last and the CUDA graph train bigan and give finite weights."""
+    r = gane.train("bigan", data=f"npz:{image_npz}", steps=8, tick=4, device="cuda", out=str(tmp_path / "g"), **TINY, **options)
+    assert r.step == 8
+    assert all(torch.isfinite(v).all() for v in gane.load(r.run_dir).state_dict().values() if v.is_floating_point())

@@ -236,16 +236,20 @@ def bench():
 @bench.command("train")
 @click.argument("family")
 @click.option("--data", default="mnist-5k", show_default=True)
-@click.option("--steps", default=200, show_default=True, help="timed steps per loop (after a warm-up)")
+@click.option("--steps", default=500, show_default=True, help="timed steps per loop (after 25 untimed ones); a multiple of 25")
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--repeats", default=3, show_default=True, help="alternating timed rounds of each loop")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--width", type=float, default=None, help="network width multiplier")
-def bench_train(family, data, steps, batch_size, repeats, device, width):
+@click.option("--variants", default="default", show_default=True,
+              help="comma-separated trainer variants to time, each against the same plain loop: default, unfused, fused, "
+                   "bf16, channels-last, bf16+channels-last, compile, cuda-graph, bf16+cuda-graph")
+def bench_train(family, data, steps, batch_size, repeats, device, width, variants):
     """images/s of the gane trainer beside a plain PyTorch loop of the same networks and losses."""
     from .bench import bench_train as run_bench
 
-    run_bench(family, data=data, steps=steps, batch_size=batch_size, repeats=repeats, device=device, width=width)
+    run_bench(family, data=data, steps=steps, batch_size=batch_size, repeats=repeats, device=device, width=width,
+              variants=tuple(v.strip() for v in variants.split(",") if v.strip()))
 
 
 def _paragraph(msg: str) -> str:

@@ -43,6 +43,15 @@ class TrainConfig:
     image_size: int | None = opt(None, "resize images to this side (folder: default 64)")
     workers: int = opt(2, "DataLoader workers for datasets streamed from disk")
     progress: bool = opt(True, "show a progress bar")
+    precision: str = opt("fp32", "fp32, or bf16: each phase's forward pass under autocast (matrix work in bfloat16; "
+                                 "weights and optimizer state stay float32)", choices=("fp32", "bf16"))
+    channels_last: bool = opt(False, "keep image networks and batches in channels-last memory layout")
+    compile: bool = opt(False, "compile every network with torch.compile (a one-off warm-up of seconds to minutes)")
+    fused: bool | None = opt(None, "fused Adam kernels (default: on with CUDA, off on the CPU)")
+    cuda_graph: bool = opt(False, "capture one training step as a CUDA graph and replay it (CUDA only): "
+                                  "removes the per-step launch overhead that bounds small networks")
+    deterministic: bool = opt(False, "deterministic GPU kernels (cuDNN deterministic, no TF32), so that a resumed "
+                                     "run matches an uninterrupted one bit for bit on a GPU too; somewhat slower")
 
 
 DEFAULT_STEPS = 2000
@@ -146,16 +155,32 @@ def default_run_dir(family: str, data: str) -> Path:
 
 
 def _saved_run(family: str, given: dict) -> dict | None:
-    """The config.json of the run being resumed, if there is one."""
+    """The options of the run being resumed: the config.json of its latest checkpoint (written with
+    the weights, so it holds the options those weights were trained with), else the run folder's own
+    config.json (a run stopped before its first checkpoint). None when there is neither."""
+    from .train.checkpoint import latest_checkpoint  # the trainer imports this module
+
     run_dir = Path(given["out"]) if given.get("out") else default_run_dir(family, given.get("data", TrainConfig.data))
-    path = run_dir / "config.json"
+    ckpt = latest_checkpoint(run_dir)
+    path = ckpt / "config.json" if ckpt is not None else run_dir / "config.json"
     if not path.exists():
         return None
     try:
         saved = json.loads(path.read_text())
-        return saved if saved.get("family") == family else None
-    except (OSError, json.JSONDecodeError):
-        return None
+        saved_family, _, _ = saved["family"], saved["model"], saved["train"]["data"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        if ckpt is None:  # nothing trained yet: the relaunched command starts afresh with its own options
+            return None
+        raise GaneError(
+            f"{path} is damaged ({type(e).__name__}: {e}), so gane cannot tell which options the weights in {ckpt} were "
+            "trained with. Restore it from an earlier checkpoint's config.json, or start a new run with --out."
+        ) from None
+    if saved_family != family:
+        raise GaneError(
+            f"{path} belongs to a {saved_family!r} run, not {family!r}. Resume it with `gane train {saved_family} "
+            f"--out {run_dir} --resume`, or pass --out DIR for a new {family} run."
+        )
+    return saved
 
 
 def validate(t: TrainConfig) -> None:

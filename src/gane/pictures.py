@@ -79,3 +79,22 @@ def scatter(path: Path, layers: dict[str, torch.Tensor], arrows=None, title: str
 def grid_tensor(x: torch.Tensor, nrow: int = 8) -> torch.Tensor:
     """A (3, H, W) grid in [0, 1] for TensorBoard."""
     return make_grid(x.detach().float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))
+
+
+class Picture:
+    """A picture a model shows at each checkpoint: ``save(path)`` writes it; ``grid`` is the (3, H, W)
+    image for TensorBoard, or None for plots (2-D data)."""
+
+    def __init__(self, save, grid: torch.Tensor | None = None):
+        self.save, self.grid = save, grid
+
+    @classmethod
+    def samples(cls, x: torch.Tensor, backdrop: torch.Tensor | None = None) -> "Picture":
+        """A sample grid; 2-D samples are drawn over ``backdrop`` (real points)."""
+        return cls(lambda path: save_samples(x, path, real=backdrop), grid_tensor(x) if x.ndim == 4 else None)
+
+    @classmethod
+    def reconstructions(cls, real: torch.Tensor, recon: torch.Tensor) -> "Picture":
+        """Each real row above its reconstruction."""
+        grid = grid_tensor(interleave_rows(real, recon, 8)) if real.ndim == 4 else None
+        return cls(lambda path: save_reconstructions(real, recon, path), grid)

@@ -95,6 +95,7 @@ class EpochSampler:
         self.batches_done = 0
         self._epoch = -1
         self._perm: torch.Tensor | None = None
+        self._device_perm: tuple | None = None
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
@@ -113,6 +114,15 @@ class EpochSampler:
         idx = self.indices(self.batches_done)
         self.batches_done += 1
         return idx
+
+    def next_on(self, device: torch.device) -> torch.Tensor:
+        """``next()``, sliced from a copy of the epoch's permutation kept on ``device``: one copy per
+        epoch instead of one per batch (a copy from host memory waits for the GPU to finish its queue)."""
+        epoch, pos = divmod(self.batches_done, self.per_epoch)
+        if self._device_perm is None or self._device_perm[0] != (epoch, device):
+            self._device_perm = ((epoch, device), self._permutation(epoch).to(device))
+        self.batches_done += 1
+        return self._device_perm[1][pos * self.batch_size : (pos + 1) * self.batch_size]
 
     @property
     def epoch(self) -> float:
@@ -172,7 +182,7 @@ class TensorData(Data):
     def batches(self, sampler: EpochSampler, device: torch.device) -> Iterator[Batch]:
         x, y = self._on(torch.device(device))
         while True:
-            idx = sampler.next().to(x.device)
+            idx = sampler.next_on(x.device)
             yield Batch(images_to_float(x[idx]), y[idx] if y is not None else None)
 
     def select(self, indices, device="cpu") -> Batch:

@@ -243,6 +243,31 @@ class Family(nn.Module):
         names = (self.generator_module,) + ((self.encoder_module,) if self.has_encoder else ())
         return nn.ModuleDict({n: getattr(self, n) for n in names})
 
+    # ----------------------------------------------------------------- pictures at checkpoints
+    def snapshot_examples(self, data, device=None) -> dict[str, torch.Tensor]:
+        """Fixed real data the checkpoint pictures use, taken once per run: 32 examples spread through
+        the split to reconstruct (families with an encoder), and real points to draw 2-D samples over."""
+        out = {}
+        if self.has_encoder:
+            out["real"] = data.spread(32, device).x
+        if self.info.kind == "vector":
+            out["backdrop"] = data.take(2000).x
+        return out
+
+    @torch.no_grad()
+    def snapshot(self, examples: dict[str, torch.Tensor], seed: int) -> dict[str, "Picture"]:
+        """The pictures written at each checkpoint, by file name: 64 samples from the same random
+        numbers every time (mapped through the current code density), and reconstructions of the
+        fixed examples. Called in eval mode with the weights sample() uses."""
+        from ..pictures import Picture
+
+        codes = self.sample_codes(64, generator=torch.Generator().manual_seed(seed), device=self.device)
+        pictures = {"samples": Picture.samples(self.decode(codes), examples.get("backdrop"))}
+        if "real" in examples:
+            real = examples["real"]
+            pictures["reconstructions"] = Picture.reconstructions(real, self.reconstruct(real))
+        return pictures
+
     # ----------------------------------------------------------------- config
     def config_dict(self) -> dict:
         return dataclasses.asdict(self.config)

@@ -6,7 +6,6 @@ Maintenance (scalars, pictures, checkpoints) happens in one place, every ``tick`
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
 import os
@@ -22,9 +21,9 @@ from ..config import DEFAULT_STEPS, RunConfig, default_run_dir, preset_for
 from ..data import DataOptions, EpochSampler, load_data
 from ..errors import GaneError, TrainingDiverged
 from ..families import Family, build_family
-from .. import pictures
 from .checkpoint import latest_checkpoint, load_module_state, load_training_state, save_checkpoint
 from .distributed import Distributed
+from .step import EMA, GraphedStep, StepRunner, make_optimizer, phase_parameters
 
 
 def resolve_device(name: str, dist: Distributed) -> torch.device:
@@ -61,21 +60,6 @@ def _swapped(model: torch.nn.Module, modules):
             setattr(model, name, module)
 
 
-class EMA:
-    """Exponential moving average of a module's parameters (buffers are copied)."""
-
-    def __init__(self, module: torch.nn.Module, decay: float):
-        self.decay = decay
-        self.module = copy.deepcopy(module).eval().requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, module: torch.nn.Module) -> None:
-        for e, p in zip(self.module.parameters(), module.parameters()):
-            e.lerp_(p.detach(), 1 - self.decay)
-        for e, b in zip(self.module.buffers(), module.buffers()):
-            e.copy_(b)
-
-
 class ScalarLog:
     """Scalars to a JSONL file and TensorBoard (rank 0 only)."""
 
@@ -88,10 +72,11 @@ class ScalarLog:
 
             self.tb = SummaryWriter(str(run_dir / "tensorboard"))
 
-    def scalars(self, step: int, images: int, values: dict[str, float]) -> None:
+    def scalars(self, step: int, images: int, values: dict[str, float], seconds: float) -> None:
+        """``seconds``: since this invocation started training (log.jsonl only)."""
         if not self.enabled:
             return
-        self.jsonl.write(json.dumps({"step": step, "images": images, **values}) + "\n")
+        self.jsonl.write(json.dumps({"step": step, "images": images, "seconds": round(seconds, 4), **values}) + "\n")
         self.jsonl.flush()
         for k, v in values.items():
             self.tb.add_scalar(k, v, step)
@@ -123,14 +108,19 @@ class Trainer:
         t = cfg.train
         self.dist = Distributed.from_environment(t.device)
         self.device = resolve_device(t.device, self.dist)
+        _check_speed_options(t, self.device, self.dist)
         self.opts = DataOptions(data_root=t.data_root, download=t.download, image_size=t.image_size, workers=t.workers)
         self.data = load_data(t.data, "train", self.opts)
         seed_everything(t.seed)  # identical initial weights on every rank
         self.model: Family = build_family(cfg.family, _asdict(cfg.model), self.data.info).to(self.device)
+        if t.channels_last and self.data.info.kind == "image":
+            self.model.to(memory_format=torch.channels_last)
         seed_everything(t.seed + 1000 * self.dist.rank)
         self.phases = self.model.phases()
+        fused = t.fused if t.fused is not None else self.device.type == "cuda"
         self.optimizers = {
-            p.name: torch.optim.Adam(self._params(p), lr=t.lr * p.lr_scale, betas=(t.beta1, t.beta2)) for p in self.phases
+            p.name: make_optimizer(phase_parameters(self.model, p), t.lr * p.lr_scale, (t.beta1, t.beta2), fused, capturable=t.cuda_graph)
+            for p in self.phases
         }
         self.averaged = self.model.averaged_modules()  # built once: the EMA follows these every step
         self.ema = EMA(self.averaged, t.ema) if t.ema > 0 else None
@@ -142,22 +132,20 @@ class Trainer:
         )
         self.run_dir = Path(t.out or default_run_dir(cfg.family, t.data))
         self.step = 0
+        self.resumed = False
         self.config_dict = {**cfg.to_dict(), "data_info": self.data.info.to_dict()}
         self._stop_requested = False
-
-    def _params(self, phase):
-        params = []
-        for name in phase.modules:
-            params += list(getattr(self.model, name).parameters())
-        return params
 
     # ------------------------------------------------------------------ setup
     def _restore_if_resuming(self) -> None:
         ckpt = latest_checkpoint(self.run_dir)
         if self.cfg.train.resume:
-            if ckpt is None:
-                raise GaneError(f"--resume was given, but {self.run_dir} has no checkpoint to resume from. Drop --resume to start a new run there.")
+            if ckpt is None:  # e.g. a job killed in its first seconds, relaunched with the same command
+                if self.dist.is_main:
+                    print(f"gane: --resume: {self.run_dir} has no checkpoint yet, so training starts from step 0.", flush=True)
+                return
             self._restore(ckpt)
+            self.resumed = True
         elif ckpt is not None:
             raise GaneError(
                 f"The run folder {self.run_dir} already holds a run (latest checkpoint {ckpt.name}). "
@@ -165,9 +153,14 @@ class Trainer:
             )
 
     def _restore(self, ckpt: Path) -> None:
-        saved = json.loads((ckpt / "config.json").read_text())
-        if saved["family"] != self.cfg.family:
-            raise GaneError(f"{self.run_dir} holds a {saved['family']!r} run; it cannot be resumed as {self.cfg.family!r}.")
+        try:
+            saved = json.loads((ckpt / "config.json").read_text())
+            family = saved["family"]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+            raise GaneError(f"{ckpt / 'config.json'} is missing or damaged ({e}); the checkpoint cannot be resumed. "
+                            "Remove that checkpoint folder to resume from the one before it.") from None
+        if family != self.cfg.family:
+            raise GaneError(f"{self.run_dir} holds a {family!r} run; it cannot be resumed as {self.cfg.family!r}.")
         load_module_state(self.model, ckpt / "model.safetensors", self.cfg.family)
         if self.ema is not None:
             ema_file = ckpt / "ema.safetensors"
@@ -185,50 +178,114 @@ class Trainer:
             torch.manual_seed(self.cfg.train.seed + 1000 * self.dist.rank + self.step)
 
     def _save(self) -> Path | None:
+        """Write a checkpoint of the current step (``_tick`` has checked that everything in it is finite);
+        then the run's config.json takes this invocation's options (a resumed run keeps its old options
+        until its new segment has written a good checkpoint)."""
         if not self.dist.is_main:
             return None
         extra = {"batches_done": self.sampler.batches_done, "images_seen": self.images_seen}
-        return save_checkpoint(
+        ckpt = save_checkpoint(
             self.run_dir, self.step, self.config_dict, self.model, self.optimizers,
             self.ema.module if self.ema else None, extra, self.cfg.train.keep_checkpoints,
         )
+        self._write_config()
+        return ckpt
+
+    def _write_config(self) -> None:
+        path = self.run_dir / "config.json"
+        tmp = path.with_name(".config.json.tmp")
+        tmp.write_text(json.dumps(self.config_dict, indent=2))
+        os.replace(tmp, path)
+
+    def _check_finite(self) -> None:
+        """Refuse to write NaN or infinite weights, moving averages, buffers or optimizer state."""
+        named = [(f"{k}", v) for k, v in self.model.state_dict().items()]
+        if self.ema is not None:
+            named += [(f"the moving average of {k}", v) for k, v in self.ema.module.state_dict().items()]
+        for phase, opt in self.optimizers.items():
+            for i, st in enumerate(opt.state.values()):
+                named += [(f"the {phase} phase's Adam {k} of parameter {i}", v) for k, v in st.items() if torch.is_tensor(v)]
+        floats = [(k, v) for k, v in named if v.is_floating_point()]
+        if not floats:
+            return
+        ok = torch.stack([torch.isfinite(v).all() for _, v in floats]).cpu()
+        if bool(ok.all()):
+            return
+        bad = [k for (k, _), good in zip(floats, ok.tolist()) if not good]
+        top = {k.removeprefix("the moving average of ").split(".")[0] for k in bad}
+        phases = [p.name for p in self.phases if top & set(p.modules)] or [p.name for p in self.phases if p.name in " ".join(bad)]
+        where = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise TrainingDiverged(
+            f"Training diverged: at step {self.step}, with finite losses, the update of the {'/'.join(phases) or 'last'} phase "
+            f"left non-finite values in {where}. No checkpoint was written for step {self.step}; "
+            f"{self._kept()} Try a lower --lr, a different --loss or --spectral-norm, then train again (or --resume)."
+        )
+
+    def _kept(self) -> str:
+        ckpt = latest_checkpoint(self.run_dir)
+        return (f"the last good checkpoint (step {int(ckpt.name.removeprefix('step-'))}) is kept in {self.run_dir / 'checkpoints'}, with its options in "
+                f"{self.run_dir / 'config.json'}." if ckpt else "no checkpoint had been written yet.")
 
     @property
     def images_seen(self) -> int:
         return self.step * self.cfg.train.batch_size
 
-    # ------------------------------------------------------------------ pictures
+    # ------------------------------------------------------------------ maintenance, once per tick
     def _code_density_batches(self, limit: int = 10_000, chunk: int = 500):
         """Training data the code mixture is fitted to: the first ``limit`` examples, in chunks."""
         n = min(len(self.data), limit)
         for start in range(0, n, chunk):
             yield self.data.take(min(chunk, n - start), self.device, offset=start).x
 
-    def _snapshot(self, log: ScalarLog, fixed_x) -> None:
-        """Refit the code mixture (families with --code-mixture), then write the pictures.
-        Runs before every checkpoint, so each checkpoint samples from a density fitted to its own E."""
-        model = self.model
-        was_training = model.training
-        model.eval()
-        with torch.no_grad(), _swapped(model, self.ema.module if self.ema else {}):
-            model.fit_code_density(self._code_density_batches())
-            # the same random numbers every time, mapped through the current code density
-            fixed_z = model.sample_codes(64, generator=torch.Generator().manual_seed(self.cfg.train.seed + 12345), device=self.device)
-            samples = model.decode(fixed_z)
-            pics = self.run_dir / "pictures"
-            real = fixed_x.x if fixed_x is not None else None
-            backdrop = self.data.take(2000).x if samples.ndim == 2 else None  # real points behind 2-D samples
-            for path in (self.run_dir / "samples.png", pics / f"samples-{self.step:08d}.png"):
-                pictures.save_samples(samples, path, real=backdrop)
-            if samples.ndim == 4:
-                log.image("samples", pictures.grid_tensor(samples), self.step)
-            if model.has_encoder and real is not None:
-                recon = model.reconstruct(real)
-                for path in (self.run_dir / "reconstructions.png", pics / f"reconstructions-{self.step:08d}.png"):
-                    pictures.save_reconstructions(real, recon, path)
-                if recon.ndim == 4:
-                    log.image("reconstructions", pictures.grid_tensor(pictures.interleave_rows(real, recon, 8)), self.step)
-        model.train(was_training)
+    def _tick(self, log: "ScalarLog", examples) -> None:
+        """Refit the code mixture (families with --code-mixture), write the model's pictures, then a
+        checkpoint: each checkpoint samples from a density fitted to its own encoder."""
+        if self.dist.is_main:
+            self._check_finite()  # before the pictures: nothing is written from non-finite weights
+            model = self.model
+            was_training = model.training
+            model.eval()
+            with torch.no_grad(), _swapped(model, self.ema.module if self.ema else {}):
+                model.fit_code_density(self._code_density_batches())
+                for name, picture in model.snapshot(examples, self.cfg.train.seed + 12345).items():
+                    picture.save(self.run_dir / f"{name}.png")
+                    picture.save(self.run_dir / "pictures" / f"{name}-{self.step:08d}.png")
+                    if picture.grid is not None:
+                        log.image(name, picture.grid, self.step)
+            model.train(was_training)
+        self._save()
+
+    def _announce(self) -> None:
+        t = self.cfg.train
+        print(f"gane: training {self.cfg.family} on {t.data} ({len(self.data)} examples) on {self.device}"
+              f"{f' x {self.dist.world} processes' if self.dist.world > 1 else ''}"
+              f"{f', resuming at step {self.step},' if self.resumed else ''} to step {self.total_steps}; run folder {self.run_dir}", flush=True)
+        model_opts = ", ".join(f"{k}={v}" for k, v in self.config_dict["model"].items())
+        print(f"gane: {self.cfg.family} options: {model_opts}; batch {t.batch_size}, lr {t.lr:g}, seed {t.seed}"
+              f" (full config in {self.run_dir / 'config.json'})", flush=True)
+        preset = preset_for(self.cfg.family, t.data)
+        if preset is not None and preset.caveat and all(self.config_dict["model"].get(k) == v for k, v in preset.model.items()):
+            print(f"gane: note: the {self.cfg.family} preset for {t.data} {preset.caveat}", flush=True)
+
+    def _step_function(self):
+        """The step: phases then the moving average, eager or replayed as a CUDA graph."""
+        t = self.cfg.train
+        if t.compile:
+            for name, child in self.model.named_children():
+                if any(True for _ in child.parameters()):
+                    child.compile()
+        runner = StepRunner(self.model, self.phases, self.optimizers, self.device, t.precision,
+                            self.dist.average_gradients if self.dist.world > 1 else None)
+        if t.cuda_graph:
+            return GraphedStep(runner, self.ema, self.averaged)
+
+        def step(batch, number):
+            out = runner(batch, number)
+            if self.ema is not None:
+                self.ema.update(self.averaged)
+            return out
+
+        return step
 
     # ------------------------------------------------------------------ the loop
     def _on_signal(self, signum, frame):
@@ -246,67 +303,46 @@ class Trainer:
             return TrainResult(self.run_dir, self.step, self.images_seen, 0.0, 0.0, already_done=True)
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.json").write_text(json.dumps(self.config_dict, indent=2))
+            if not self.resumed:
+                self._write_config()
+            if t.progress:
+                self._announce()
         log = ScalarLog(self.run_dir, self.dist.is_main)
-        if self.dist.is_main and t.progress:
-            print(f"gane: training {self.cfg.family} on {t.data} ({len(self.data)} examples) on {self.device}"
-                  f"{f' x {self.dist.world} processes' if self.dist.world > 1 else ''}"
-                  f"{f', resuming at step {self.step},' if t.resume else ''} to step {self.total_steps}; run folder {self.run_dir}", flush=True)
-            model_opts = ", ".join(f"{k}={v}" for k, v in self.config_dict["model"].items())
-            print(f"gane: {self.cfg.family} options: {model_opts}; batch {t.batch_size}, lr {t.lr:g}, seed {t.seed}"
-                  f" (full config in {self.run_dir / 'config.json'})", flush=True)
-            preset = preset_for(self.cfg.family, t.data)
-            if preset is not None and preset.caveat and all(self.config_dict["model"].get(k) == v for k, v in preset.model.items()):
-                print(f"gane: note: the {self.cfg.family} preset for {t.data} {preset.caveat}", flush=True)
-        fixed_x = self.data.spread(32, self.device) if self.model.has_encoder else None
+        examples = self.model.snapshot_examples(self.data, self.device) if self.dist.is_main else {}
         previous_handler = None
         try:
             previous_handler = signal.signal(signal.SIGINT, self._on_signal)
         except ValueError:  # not in the main thread
             pass
+        step_fn = self._step_function()
         batches = self.data.batches(self.sampler, self.device)
         pending: list[tuple[int, str, dict[str, torch.Tensor]]] = []
         bar = _progress(t.progress and self.dist.is_main, self.total_steps, self.step)
         start_step, t0 = self.step, time.perf_counter()
-        last_ckpt_step = self.step if self.cfg.train.resume else None
         stopped_early = False
         try:
             self.model.train()
             while self.step < self.total_steps:
                 batch = next(batches)
-                for phase in self.phases:
-                    if self.step % phase.every:
-                        continue
-                    self.model.requires_grad_(False)
-                    for name in phase.modules:
-                        getattr(self.model, name).requires_grad_(True)
-                    opt = self.optimizers[phase.name]
-                    loss, logs = phase.loss(batch)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    self.dist.average_gradients(opt)
-                    opt.step()
-                    pending.append((self.step, phase.name, {"loss": loss.detach(), **logs}))
-                if self.ema is not None:
-                    self.ema.update(self.averaged)
+                if t.channels_last and batch.x.ndim == 4:
+                    batch.x = batch.x.contiguous(memory_format=torch.channels_last)
+                pending += [(self.step, name, logs) for name, logs in step_fn(batch, self.step)]
                 self.step += 1
                 last = self.step == self.total_steps
                 elapsed = time.perf_counter() - t0
-                out_of_time = t.time_limit is not None and elapsed >= t.time_limit
-                stop = self.dist.any(self._stop_requested or out_of_time)  # every rank stops at the same step
-                if self.step % t.log_every == 0 or last or stop or self.step % t.tick == 0:
-                    ips = (self.step - start_step) * t.batch_size / max(elapsed, 1e-9)
-                    values = self._flush(pending, last_ckpt_step)
+                stop = self.dist.any(self._stop_requested or (t.time_limit is not None and elapsed >= t.time_limit))
+                tick = self.step % t.tick == 0 or last or stop  # every rank stops at the same step
+                if self.step % t.log_every == 0 or tick:
+                    values = self._flush(pending)  # waits for the device: the time below is the work done
                     pending = []
-                    log.scalars(self.step, self.images_seen, {**values, "images_per_second": ips})
+                    elapsed = time.perf_counter() - t0
+                    ips = (self.step - start_step) * t.batch_size / max(elapsed, 1e-9)
+                    log.scalars(self.step, self.images_seen, {**values, "images_per_second": ips}, elapsed)
                     if bar is not None:
                         bar.update(self.step - bar.n)
                         bar.set_postfix_str(f"{ips:,.0f} img/s " + " ".join(f"{k}={v:.3g}" for k, v in list(values.items())[:4]))
-                if self.step % t.tick == 0 or last or stop:
-                    if self.dist.is_main:
-                        self._snapshot(log, fixed_x)
-                    self._save()
-                    last_ckpt_step = self.step
+                if tick:
+                    self._tick(log, examples)
                 if stop:
                     stopped_early = True
                     break
@@ -318,13 +354,16 @@ class Trainer:
                 signal.signal(signal.SIGINT, previous_handler)
         seconds = time.perf_counter() - t0
         images = (self.step - start_step) * t.batch_size
+        if self.dist.is_main and isinstance(step_fn, GraphedStep) and step_fn.failed:
+            print(f"gane: note: --cuda-graph could not capture a {self.cfg.family} step ({step_fn.failed}); "
+                  "it trained without the graph.", flush=True)
         if stopped_early and self.dist.is_main:
             why = "time limit reached" if not self._stop_requested else "interrupted"
             print(f"gane: {why} at step {self.step}; checkpoint saved. Continue with --resume --steps {self.total_steps}.", flush=True)
         self.dist.barrier()
         return TrainResult(self.run_dir, self.step, self.images_seen, seconds, images / max(seconds, 1e-9), stopped_early)
 
-    def _flush(self, pending, last_ckpt_step) -> dict[str, float]:
+    def _flush(self, pending) -> dict[str, float]:
         """Move the pending losses to the host once, check they are finite, average them for the log."""
         if not pending:
             return {}
@@ -333,13 +372,45 @@ class Trainer:
         sums: dict[str, list[float]] = {}
         for (s, ph, k), v in zip(keys, values):
             if not math.isfinite(v):
-                kept = f"the last good checkpoint (step {last_ckpt_step}) is kept in {self.run_dir / 'checkpoints'}" if last_ckpt_step else "no checkpoint had been written yet"
                 raise TrainingDiverged(
-                    f"Training diverged: the {ph} phase's {k} became {v} at step {s + 1}; {kept}. "
+                    f"Training diverged: the {ph} phase's {k} became {v} at step {s + 1}; {self._kept()} "
                     "Try a lower --lr, a different --loss, or --spectral-norm, then train again (or --resume from the checkpoint)."
                 )
             sums.setdefault(f"{ph}/{k}", []).append(v)
         return {k: sum(v) / len(v) for k, v in sums.items()}
+
+
+def _check_speed_options(t, device: torch.device, dist: Distributed) -> None:
+    """GPU-only options get a clear refusal elsewhere; the rest run on every device."""
+    if t.cuda_graph and device.type != "cuda":
+        raise GaneError(f"--cuda-graph replays a step captured on a CUDA GPU, and this run is on {device}. "
+                        "Drop --cuda-graph (or train with --device cuda on a machine with a GPU).")
+    if t.cuda_graph and dist.world > 1:
+        raise GaneError("--cuda-graph does not combine with data parallel training yet; drop one of them.")
+    if t.precision == "bf16" and device.type == "mps":
+        raise GaneError("--precision bf16 is for CUDA GPUs and the CPU; on mps use the default fp32.")
+
+
+@contextlib.contextmanager
+def _kernels(deterministic: bool):
+    """With ``deterministic``: kernels that give the same bits on every run (cuDNN's deterministic
+    algorithms, no TF32, PyTorch's deterministic implementations where they exist), restored after."""
+    if not deterministic:
+        yield
+        return
+    saved = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, torch.backends.cuda.matmul.allow_tf32,
+             torch.backends.cudnn.allow_tf32, torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled())
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, torch.backends.cuda.matmul.allow_tf32,
+         torch.backends.cudnn.allow_tf32) = saved[:4]
+        torch.use_deterministic_algorithms(saved[4], warn_only=saved[5])
 
 
 def _progress(enabled: bool, total: int, initial: int):
@@ -360,6 +431,7 @@ def train_run(cfg: RunConfig) -> TrainResult:
     """Train a resolved run config. Data parallel when started under torchrun."""
     trainer = Trainer(cfg)
     try:
-        return trainer.run()
+        with _kernels(cfg.train.deterministic):
+            return trainer.run()
     finally:
         trainer.dist.shutdown()
