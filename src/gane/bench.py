@@ -111,6 +111,8 @@ def bench_train(family: str, data: str = "mnist-5k", steps: int = 500, batch_siz
         options["width"] = width
     cfg = resolve(family, **options)
     dev = resolve_device(device, Distributed())
+    if dev.type != "cuda" and any(VARIANTS[v].get("cuda_graph") for v in variants):
+        raise GaneError(f"The cuda-graph variants need a CUDA GPU, and this bench runs on {dev}. Leave them out of --variants.")
     model_options = dict(cfg.model.__dict__)
     t = cfg.train
     print(f"gane bench: {family} on {data}, batch {batch_size}, {steps} timed steps x {repeats} rounds on {dev} "
