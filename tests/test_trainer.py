@@ -218,3 +218,15 @@ def test_gpu_paths_train_with_finite_losses(tmp_path, image_npz, options):
     r = gane.train("bigan", data=f"npz:{image_npz}", steps=8, tick=4, device="cuda", out=str(tmp_path / "g"), **TINY, **options)
     assert r.step == 8
     assert all(torch.isfinite(v).all() for v in gane.load(r.run_dir).state_dict().values() if v.is_floating_point())
+
+
+def test_a_failed_checkpoint_write_is_a_clear_error(tmp_path, image_npz, monkeypatch):
+    """Checkpoints are written on a background thread; a disk error there reaches the user as a GaneError."""
+    import gane.train.trainer as trainer_module
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(trainer_module, "write_checkpoint", disk_full)
+    with pytest.raises(GaneError, match="No space left on device.*writable"):
+        gane.train("ae", data=f"npz:{image_npz}", steps=2, tick=2, out=str(tmp_path / "run"), **TINY)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -70,26 +71,27 @@ def _optimizer_from_flat(opt: torch.optim.Optimizer, phase: str, tensors: dict[s
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def save_checkpoint(
-    run_dir: Path,
+@dataclass
+class CheckpointState:
+    """Everything a checkpoint holds, copied to host memory: training may go on while it is written."""
+
+    step: int
+    config: dict
+    model: dict[str, torch.Tensor]
+    ema: dict[str, torch.Tensor] | None
+    optim: dict[str, torch.Tensor]
+    state: dict
+
+
+def capture_checkpoint(
     step: int,
     config: dict,
     model: torch.nn.Module,
     optimizers: dict[str, torch.optim.Optimizer],
     ema: torch.nn.Module | None,
     extra_state: dict,
-    keep: int = 2,
-) -> Path:
-    root = Path(run_dir) / "checkpoints"
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{PREFIX}{step:08d}"
-    tmp = root / f"{PREFIX}{step:08d}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    meta = {"family": config["family"], "step": str(step)}
-    save_file(_contiguous(model.state_dict()), tmp / "model.safetensors", metadata=meta)
-    if ema is not None:
-        save_file(_contiguous(ema.state_dict()), tmp / "ema.safetensors", metadata=meta)
+) -> CheckpointState:
+    """Copy weights, optimizer state and every RNG state of this moment to host memory."""
     opt_tensors, opt_meta = {}, {}
     for phase, opt in optimizers.items():
         t, m = _optimizer_to_flat(opt, phase)
@@ -100,16 +102,46 @@ def save_checkpoint(
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             rng[f"cuda{i}"] = s
     opt_tensors.update({f"rng/{k}": v for k, v in rng.items()})
-    save_file(_contiguous(opt_tensors), tmp / "optim.safetensors", metadata=meta)
     state = dict(extra_state, step=step, optimizers=opt_meta, python_random=_py_random_state())
-    (tmp / "state.json").write_text(json.dumps(state, indent=1))
-    (tmp / "config.json").write_text(json.dumps(config, indent=2))
+    return CheckpointState(step, json.loads(json.dumps(config)), _contiguous(model.state_dict()),
+                           _contiguous(ema.state_dict()) if ema is not None else None, _contiguous(opt_tensors), state)
+
+
+def write_checkpoint(run_dir: Path, ckpt: CheckpointState, keep: int = 2) -> Path:
+    """Write a captured checkpoint into ``step-XXXXXXXX.tmp``, rename it when complete, drop old ones."""
+    root = Path(run_dir) / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{PREFIX}{ckpt.step:08d}"
+    tmp = root / f"{PREFIX}{ckpt.step:08d}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    meta = {"family": ckpt.config["family"], "step": str(ckpt.step)}
+    save_file(ckpt.model, tmp / "model.safetensors", metadata=meta)
+    if ckpt.ema is not None:
+        save_file(ckpt.ema, tmp / "ema.safetensors", metadata=meta)
+    save_file(ckpt.optim, tmp / "optim.safetensors", metadata=meta)
+    (tmp / "state.json").write_text(json.dumps(ckpt.state, indent=1))
+    (tmp / "config.json").write_text(json.dumps(ckpt.config, indent=2))
     if final.exists():  # re-saving the same step (e.g. an interrupt right after a tick)
         shutil.rmtree(final)
     tmp.rename(final)  # atomic on POSIX: the checkpoint appears complete or not at all
     for old in checkpoint_dirs(run_dir)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def save_checkpoint(
+    run_dir: Path,
+    step: int,
+    config: dict,
+    model: torch.nn.Module,
+    optimizers: dict[str, torch.optim.Optimizer],
+    ema: torch.nn.Module | None,
+    extra_state: dict,
+    keep: int = 2,
+) -> Path:
+    """Capture and write a checkpoint in one go."""
+    return write_checkpoint(run_dir, capture_checkpoint(step, config, model, optimizers, ema, extra_state), keep)
 
 
 def _py_random_state():

@@ -11,6 +11,8 @@ import math
 import os
 import random
 import signal
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from ..config import DEFAULT_STEPS, RunConfig, default_run_dir, preset_for
 from ..data import DataOptions, EpochSampler, load_data
 from ..errors import GaneError, TrainingDiverged
 from ..families import Family, build_family
-from .checkpoint import latest_checkpoint, load_module_state, load_training_state, save_checkpoint
+from .checkpoint import capture_checkpoint, latest_checkpoint, load_module_state, load_training_state, write_checkpoint
 from .distributed import Distributed
 from .step import EMA, GraphedStep, StepRunner, make_optimizer, phase_parameters
 
@@ -91,6 +93,38 @@ class ScalarLog:
             self.tb.close()
 
 
+class BackgroundWriter:
+    """Runs one file-writing job at a time on a thread (pictures and checkpoints of a tick), so the
+    training loop does not wait for PNG encoding and disk writes. A new job first waits for the one
+    before, so checkpoints land in order; an error in a job is raised at the next wait."""
+
+    def __init__(self):
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, job) -> None:
+        self.wait()
+        self._thread = threading.Thread(target=self._run, args=(job,), name="gane-writer")
+        self._thread.start()
+
+    def _run(self, job) -> None:
+        try:
+            job()
+        except BaseException as e:  # handed to the training thread at its next wait
+            self._error = e
+
+    def wait(self, raise_error: bool = True) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None and raise_error:
+            if isinstance(error, OSError):
+                raise GaneError(f"Writing pictures or a checkpoint failed ({error}). Check that the run folder is "
+                                "writable and the disk has room; the last complete checkpoint is kept.") from None
+            raise error
+
+
 @dataclass
 class TrainResult:
     run_dir: Path
@@ -134,6 +168,7 @@ class Trainer:
         self.step = 0
         self.resumed = False
         self.config_dict = {**cfg.to_dict(), "data_info": self.data.info.to_dict()}
+        self.writer = BackgroundWriter()
         self._stop_requested = False
 
     # ------------------------------------------------------------------ setup
@@ -177,20 +212,6 @@ class Trainer:
         if self.dist.rank:  # other ranks continue with a fresh stream of their own
             torch.manual_seed(self.cfg.train.seed + 1000 * self.dist.rank + self.step)
 
-    def _save(self) -> Path | None:
-        """Write a checkpoint of the current step (``_tick`` has checked that everything in it is finite);
-        then the run's config.json takes this invocation's options (a resumed run keeps its old options
-        until its new segment has written a good checkpoint)."""
-        if not self.dist.is_main:
-            return None
-        extra = {"batches_done": self.sampler.batches_done, "images_seen": self.images_seen}
-        ckpt = save_checkpoint(
-            self.run_dir, self.step, self.config_dict, self.model, self.optimizers,
-            self.ema.module if self.ema else None, extra, self.cfg.train.keep_checkpoints,
-        )
-        self._write_config()
-        return ckpt
-
     def _write_config(self) -> None:
         path = self.run_dir / "config.json"
         tmp = path.with_name(".config.json.tmp")
@@ -208,10 +229,14 @@ class Trainer:
         floats = [(k, v) for k, v in named if v.is_floating_point()]
         if not floats:
             return
-        ok = torch.stack([torch.isfinite(v).all() for _, v in floats]).cpu()
-        if bool(ok.all()):
+        checks = [torch.isfinite(v).all() for _, v in floats]
+        ok: dict[int, bool] = {}
+        for device in {c.device for c in checks}:  # one transfer per device (Adam's step counters may sit on the CPU)
+            where = [i for i, c in enumerate(checks) if c.device == device]
+            ok.update(zip(where, torch.stack([checks[i] for i in where]).cpu().tolist()))
+        if all(ok.values()):
             return
-        bad = [k for (k, _), good in zip(floats, ok.tolist()) if not good]
+        bad = [k for i, (k, _) in enumerate(floats) if not ok[i]]
         top = {k.removeprefix("the moving average of ").split(".")[0] for k in bad}
         phases = [p.name for p in self.phases if top & set(p.modules)] or [p.name for p in self.phases if p.name in " ".join(bad)]
         where = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
@@ -222,6 +247,7 @@ class Trainer:
         )
 
     def _kept(self) -> str:
+        self.writer.wait(raise_error=False)  # a checkpoint still being written counts
         ckpt = latest_checkpoint(self.run_dir)
         return (f"the last good checkpoint (step {int(ckpt.name.removeprefix('step-'))}) is kept in {self.run_dir / 'checkpoints'}, with its options in "
                 f"{self.run_dir / 'config.json'}." if ckpt else "no checkpoint had been written yet.")
@@ -238,22 +264,37 @@ class Trainer:
             yield self.data.take(min(chunk, n - start), self.device, offset=start).x
 
     def _tick(self, log: "ScalarLog", examples) -> None:
-        """Refit the code mixture (families with --code-mixture), write the model's pictures, then a
-        checkpoint: each checkpoint samples from a density fitted to its own encoder."""
-        if self.dist.is_main:
-            self._check_finite()  # before the pictures: nothing is written from non-finite weights
-            model = self.model
-            was_training = model.training
-            model.eval()
-            with torch.no_grad(), _swapped(model, self.ema.module if self.ema else {}):
-                model.fit_code_density(self._code_density_batches())
-                for name, picture in model.snapshot(examples, self.cfg.train.seed + 12345).items():
-                    picture.save(self.run_dir / f"{name}.png")
-                    picture.save(self.run_dir / "pictures" / f"{name}-{self.step:08d}.png")
-                    if picture.grid is not None:
-                        log.image(name, picture.grid, self.step)
-            model.train(was_training)
-        self._save()
+        """Check that weights and state are finite, refit the code mixture (families with --code-mixture),
+        draw the model's pictures and capture a checkpoint; then hand pictures and checkpoint to the
+        background writer, so that training goes on while they are encoded and written. Each checkpoint
+        samples from a density fitted to its own encoder. The run's config.json takes this invocation's
+        options once the checkpoint is written (a resumed run keeps its old options until then)."""
+        if not self.dist.is_main:
+            return
+        self._check_finite()  # before the pictures: nothing is written from non-finite weights
+        model = self.model
+        was_training = model.training
+        model.eval()
+        with torch.no_grad(), _swapped(model, self.ema.module if self.ema else {}):
+            model.fit_code_density(self._code_density_batches())
+            pictures = model.snapshot(examples, self.cfg.train.seed + 12345)
+        model.train(was_training)
+        for name, picture in pictures.items():
+            if picture.grid is not None:
+                log.image(name, picture.grid, self.step)
+        extra = {"batches_done": self.sampler.batches_done, "images_seen": self.images_seen}
+        state = capture_checkpoint(self.step, self.config_dict, self.model, self.optimizers,
+                                   self.ema.module if self.ema else None, extra)
+        step, keep = self.step, self.cfg.train.keep_checkpoints
+
+        def write():
+            for name, picture in pictures.items():
+                picture.save(self.run_dir / f"{name}.png")
+                picture.save(self.run_dir / "pictures" / f"{name}-{step:08d}.png")
+            write_checkpoint(self.run_dir, state, keep)
+            self._write_config()
+
+        self.writer.submit(write)
 
     def _announce(self) -> None:
         t = self.cfg.train
@@ -277,15 +318,28 @@ class Trainer:
         runner = StepRunner(self.model, self.phases, self.optimizers, self.device, t.precision,
                             self.dist.average_gradients if self.dist.world > 1 else None)
         if t.cuda_graph:
-            return GraphedStep(runner, self.ema, self.averaged)
+            step = GraphedStep(runner, self.ema, self.averaged)
+        else:
+            def step(batch, number):
+                out = runner(batch, number)
+                if self.ema is not None:
+                    self.ema.update(self.averaged)
+                return out
+        if not t.compile:
+            return step
 
-        def step(batch, number):
-            out = runner(batch, number)
-            if self.ema is not None:
-                self.ema.update(self.averaged)
-            return out
+        def compiled_step(batch, number):
+            try:
+                return step(batch, number)
+            except Exception as e:  # the compiler's own failures surface as many exception types
+                first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+                raise GaneError(
+                    f"--compile: torch.compile could not compile a {self.cfg.family} step on {self.device} ({type(e).__name__}: "
+                    f"{first[:300]}). Train without --compile (on a GPU, --cuda-graph removes the same per-step overhead); "
+                    f"{self._kept()}"
+                ) from None
 
-        return step
+        return compiled_step
 
     # ------------------------------------------------------------------ the loop
     def _on_signal(self, signum, frame):
@@ -294,6 +348,10 @@ class Trainer:
         self._stop_requested = True
 
     def run(self) -> TrainResult:
+        with _kernels(self.cfg.train.deterministic):
+            return self._run()
+
+    def _run(self) -> TrainResult:
         t = self.cfg.train
         self._restore_if_resuming()
         if self.step >= self.total_steps:
@@ -349,6 +407,7 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+            self.writer.wait(raise_error=sys.exc_info()[0] is None)  # the last checkpoint is on disk before we return
             log.close()
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
@@ -431,7 +490,6 @@ def train_run(cfg: RunConfig) -> TrainResult:
     """Train a resolved run config. Data parallel when started under torchrun."""
     trainer = Trainer(cfg)
     try:
-        with _kernels(cfg.train.deterministic):
-            return trainer.run()
+        return trainer.run()
     finally:
         trainer.dist.shutdown()
