@@ -222,7 +222,9 @@ def test_gpu_paths_train_with_finite_losses(tmp_path, image_npz, options):
 
 def test_a_failed_checkpoint_write_is_a_clear_error(tmp_path, image_npz, monkeypatch):
     """Checkpoints are written on a background thread; a disk error there reaches the user as a GaneError."""
-    import gane.train.trainer as trainer_module
+    import importlib
+
+    trainer_module = importlib.import_module("gane.train.trainer")  # gane.train is also the function gane.train()
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
