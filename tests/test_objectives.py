@@ -142,3 +142,52 @@ def test_infogan_information_term_is_categorical_cross_entropy_plus_gaussian_neg
     assert logs["info_categorical"].item() == pytest.approx(ce, rel=1e-6)
     assert logs["info_continuous"].item() == pytest.approx(nll, rel=1e-6)
     assert loss.item() == pytest.approx(info_weight * ce + cont_weight * nll, rel=1e-6)
+
+
+def test_vaegan_encoder_loss_is_kl_plus_feature_and_pixel_reconstruction():
+    """E's loss: beta * KL + 1/2 ||f(x) - f(x~)||^2 + pixel * ||x - x~||^2, x~ = G(z), z drawn from q(z|x),
+    with f D's last hidden layer (read from the model's own D)."""
+    beta, pixel = 0.5, 2.0
+    model = build_family("vaegan", {"z_dim": 2, "width": 0.125, "beta": beta, "pixel": pixel}, VECTOR).eval()
+    model.E, model.G = linear(E_W, E_B), linear(G_W, G_B)
+    torch.manual_seed(3)
+    loss, logs = model.e_loss(Batch(torch.tensor(X)))
+    torch.manual_seed(3)
+    eps = torch.randn(2, 2).tolist()
+
+    def features(point):
+        with torch.no_grad():
+            return model.D.features(torch.tensor([point]))[0].tolist()
+
+    kl = feat = pix = 0.0
+    for x, e in zip(X, eps):
+        mu_logvar = matvec(E_W, E_B, x)
+        mu, logvar = mu_logvar[:2], mu_logvar[2:]
+        x_rec = matvec(G_W, G_B, [m + math.exp(0.5 * lv) * n for m, lv, n in zip(mu, logvar, e)])
+        kl += sum(-0.5 * (1 + lv - m**2 - math.exp(lv)) for m, lv in zip(mu, logvar)) / 2
+        feat += 0.5 * sum((a - b) ** 2 for a, b in zip(features(x_rec), features(x))) / 2
+        pix += sum((a - b) ** 2 for a, b in zip(x_rec, x)) / 2
+    assert (logs["kl"].item(), logs["feature_recon"].item(), logs["pixel_recon"].item()) == pytest.approx((kl, feat, pix), rel=1e-5)
+    assert loss.item() == pytest.approx(beta * kl + feat + pixel * pix, rel=1e-5)
+
+
+def test_alphagan_encoder_generator_loss_is_weighted_l1_plus_both_adversarial_terms():
+    """E and G minimise lambda * mean |G(E(x)) - x| - log C(E(x)) - log D over reconstructions and samples G(z)."""
+    weight = 3.0
+    model = build_family("alphagan", {"z_dim": 2, "width": 0.125, "recon_weight": weight}, VECTOR).eval()
+    model.E, model.G = linear(E_W[:2], E_B[:2]), linear(G_W, G_B)
+    torch.manual_seed(4)
+    loss = model.eg_loss(Batch(torch.tensor(X)))[0].item()
+    torch.manual_seed(4)
+    z = torch.randn(2, 2).tolist()  # the prior draw for the samples
+
+    def score(net, points):
+        with torch.no_grad():
+            return net(torch.tensor(points)).tolist()
+
+    codes = [matvec(E_W[:2], E_B[:2], x) for x in X]
+    recons = [matvec(G_W, G_B, c) for c in codes]
+    l1 = sum(sum(abs(a - b) for a, b in zip(r, x)) / 2 for r, x in zip(recons, X)) / 2
+    code_adv = sum(softplus(-s) for s in score(model.C, codes)) / 2
+    image_adv = sum(softplus(-s) for s in score(model.D, recons + [matvec(G_W, G_B, v) for v in z])) / 4
+    assert loss == pytest.approx(weight * l1 + code_adv + image_adv, rel=1e-5)
