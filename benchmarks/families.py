@@ -31,7 +31,7 @@ import gane
 from gane import pictures
 from gane.config import DEFAULT_STEPS, preset_for, resolve
 from gane.data import load_data
-from gane.metrics.classifier import domain_classifier
+from gane.metrics import domain_classifier, evaluate_with_classifier
 from gane.train import latest_checkpoint
 
 DATASETS = ("mnist-5k", "fashion-mnist")
@@ -65,22 +65,14 @@ def train_family(family: str, data: str, images: int | None, runs: Path, fresh: 
     return {"steps": steps, "batch_size": batch, **timing}
 
 
-@torch.no_grad()
 def evaluate(family: str, run: Path, clf, test, pictures_dir: Path) -> dict:
-    model = gane.load(run)
-    samples = model.sample(1000, generator=torch.Generator().manual_seed(0))
-    row = {"confidence": clf.confident_rate(samples)}
-    if model.code_density is not None:  # sample() draws from the fitted code mixture: also judge z ~ p(z)
-        row["confidence_prior"] = clf.confident_rate(model.decode(model.prior(1000, generator=torch.Generator().manual_seed(0))))
-    panels = [samples[:40]]
-    if model.has_encoder:
-        recon = model.reconstruct(test.x)
-        row["agreement"] = clf.agreement(recon, test.y)
-        row["mse"] = float((recon - test.x).pow(2).mean())
+    judged = evaluate_with_classifier(gane.load(run), clf, test, n=1000, seed=0)
+    panels = [judged.samples[:40]]
+    if judged.reconstructions is not None:
         pick = torch.cat([(test.y == c).nonzero()[:2, 0] for c in range(int(test.y.max()) + 1)])  # two test images of each class
-        panels += [test.x[pick], recon[pick]]
+        panels += [test.x[pick], judged.reconstructions[pick]]
     pictures.save_images(torch.cat(panels), pictures_dir / f"{family}.png", nrow=10)
-    return row
+    return judged.numbers()
 
 
 def verdict(family: str, row: dict) -> str:

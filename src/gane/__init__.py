@@ -7,8 +7,8 @@
 """
 __version__ = "0.1.0"
 
-from .api import datasets, families, load, train
+from .api import Run, datasets, families, load, load_run, train
 from .data import load_data
 from .errors import GaneError
 
-__all__ = ["train", "load", "families", "datasets", "load_data", "GaneError", "__version__"]
+__all__ = ["train", "load", "load_run", "Run", "families", "datasets", "load_data", "GaneError", "__version__"]

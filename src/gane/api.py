@@ -1,13 +1,14 @@
-"""The Python API: ``gane.train(...)``, ``gane.load(run_dir)``, ``gane.families()``, ``gane.datasets()``."""
+"""The Python API: ``gane.train(...)``, ``gane.load(run_dir)`` (``gane.load_run`` with its checkpoint and config), ``gane.families()``, ``gane.datasets()``."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .config import resolve
-from .data import DATASETS, DataInfo, DataOptions
+from .data import DATASETS, Data, DataInfo, DataOptions, load_data, parse_spec
 from .errors import GaneError
 from .families import FAMILIES, Family, build_family
 from .train import TrainResult, latest_checkpoint, train_run
@@ -20,13 +21,37 @@ def train(family: str, **options) -> TrainResult:
     return train_run(resolve(family, **options))
 
 
-def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Family:
-    """Rebuild a trained model from a run folder (its latest checkpoint) or one checkpoint folder.
+@dataclass
+class Run:
+    """A trained model with where it came from: the checkpoint folder it was loaded from and that
+    checkpoint's config.json (``family``, ``model`` and ``train`` options, ``data_info``)."""
 
-    Reads config.json and safetensors weights only: no flags needed, nothing unpickled.
-    With ``ema=True`` the moving average of G (and E) is used when the run kept one.
-    The model is returned in eval mode.
-    """
+    model: Family
+    checkpoint: Path
+    config: dict
+
+    def data(self, spec: str | None = None, split: str = "test") -> Data:
+        """The run's own dataset, or ``spec`` (a --data value), read with the run's --data-root and
+        --image-size: its ``split`` when it has one, else its first split. The data must have the
+        shape the model was trained on."""
+        train = self.config.get("train") or {}
+        spec = spec or train.get("data")
+        if not spec:
+            raise GaneError(f"{self.checkpoint / 'config.json'} does not name the data the run was trained on; name it (e.g. --data mnist-5k).")
+        entry = DATASETS.get(parse_spec(spec)[0])
+        loaded = load_data(spec, split if split in entry.splits else entry.splits[0],
+                           DataOptions(data_root=train.get("data_root"), image_size=train.get("image_size")))
+        if tuple(loaded.info.shape) != tuple(self.model.info.shape):
+            raise GaneError(
+                f"The data {spec!r} has shape {tuple(loaded.info.shape)}, but the model was trained on {tuple(self.model.info.shape)}. "
+                "Use data of the same kind (or the same --image-size)."
+            )
+        return loaded
+
+
+def load_run(path: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Run:
+    """Rebuild a trained model from a run folder (its latest checkpoint) or one checkpoint folder,
+    keeping the checkpoint's path and config beside it (see :func:`load`)."""
     path = Path(path)
     if not path.exists():
         raise GaneError(f"{path} does not exist. Pass a run folder (runs/NAME) or one of its checkpoints.")
@@ -45,8 +70,17 @@ def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu")
     ema_file = ckpt / "ema.safetensors"
     if ema and ema_file.exists():
         load_module_state(model.averaged_modules(), ema_file, family, "EMA weights")
-    model.checkpoint = ckpt  # type: ignore[attr-defined]
-    return model.to(device).eval()
+    return Run(model.to(device).eval(), ckpt, config)
+
+
+def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Family:
+    """Rebuild a trained model from a run folder (its latest checkpoint) or one checkpoint folder.
+
+    Reads config.json and safetensors weights only: no flags needed, nothing unpickled.
+    With ``ema=True`` the moving average of G (and E) is used when the run kept one.
+    The model is returned in eval mode. :func:`load_run` also gives the checkpoint and its config.
+    """
+    return load_run(path, ema, device).model
 
 
 def families() -> dict[str, str]:

@@ -128,10 +128,11 @@ def sample(run, n, out, seed, nrow, class_, sweep, no_ema):
     import torch
 
     from . import pictures
-    from .api import load
+    from .api import load_run
     from .edit import code_sweep
 
-    model = load(run, ema=not no_ema)
+    loaded = load_run(run, ema=not no_ema)
+    model = loaded.model
     gen = torch.Generator().manual_seed(seed)
     if sweep is not None:
         grid = code_sweep(model, sweep, rows=min(n, 10), generator=gen, classes=class_)  # (rows, cols, *shape)
@@ -145,29 +146,9 @@ def sample(run, n, out, seed, nrow, class_, sweep, no_ema):
     out = out or Path(run) / (f"samples-{n}.png" if class_ is None else f"samples-class{class_}-{n}.png")
     real = None
     if x.ndim == 2:
-        real = _dataset_for(model, None).take(2000).x
+        real = loaded.data().take(2000).x
     pictures.save_samples(x, out, real=real, nrow=nrow)
     click.echo(f"gane: wrote {n} samples{'' if class_ is None else f' of class {class_}'} to {out}")
-
-
-def _dataset_for(model, data: str | None, split_preferred: str = "test"):
-    import json
-
-    from .data import DATASETS, DataOptions, load_data, parse_spec
-
-    config = json.loads((model.checkpoint / "config.json").read_text())
-    t = config["train"]
-    spec = data or t["data"]
-    entry = DATASETS.get(parse_spec(spec)[0])
-    split = split_preferred if split_preferred in entry.splits else entry.splits[0]
-    opts = DataOptions(data_root=t.get("data_root"), image_size=t.get("image_size"))
-    loaded = load_data(spec, split, opts)
-    if tuple(loaded.info.shape) != tuple(model.info.shape):
-        raise GaneError(
-            f"The data {spec!r} has shape {tuple(loaded.info.shape)}, but the model was trained on {tuple(model.info.shape)}. "
-            "Use data of the same kind (or the same --image-size)."
-        )
-    return loaded
 
 
 @cli.command()
@@ -178,16 +159,17 @@ def _dataset_for(model, data: str | None, split_preferred: str = "test"):
 def reconstruct(run, data, n, out):
     """Reconstruct real data through E and G: each real row above its reconstruction."""
     from . import pictures
-    from .api import load
+    from .api import load_run
+    from .metrics import reconstruction_mse
 
-    model = load(run)
-    if not model.has_encoder:
-        model.encode(None)  # raises the family's "no encoder" message
-    batch = _dataset_for(model, data).take(n)
-    recon = model.reconstruct(batch.x)
+    loaded = load_run(run)
+    if not loaded.model.has_encoder:
+        loaded.model.encode(None)  # raises the family's "no encoder" message
+    batch = loaded.data(data).take(n)
+    recon = loaded.model.reconstruct(batch.x)
     out = out or Path(run) / "reconstructions-test.png"
     pictures.save_reconstructions(batch.x, recon, out)
-    mse = float((recon - batch.x).pow(2).mean())
+    mse = reconstruction_mse(batch.x, recon)
     click.echo(f"gane: wrote {len(batch.x)} reconstructions to {out} (mean squared error {mse:.4f})")
 
 

@@ -1,4 +1,4 @@
-"""Typed run configuration and named presets.
+"""Typed run configuration, resolved over the named presets (gane.presets).
 
 A run is resolved in three layers: the dataclass defaults, then the preset for
 (family, dataset) if one is registered, then what the user passed. The resolved
@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .data import parse_spec
 from .errors import GaneError
 from .fields import opt
 from .families import FAMILIES, make_config
-from .registry import Registry
+from .presets import PRESETS, Preset, preset_for, presets_of, register_preset  # noqa: F401  (the presets' import path)
 
 
 @dataclass
@@ -55,39 +54,6 @@ class TrainConfig:
 
 
 DEFAULT_STEPS = 2000
-
-
-@dataclass
-class Preset:
-    """Overrides for one (family, dataset) pair, chosen so the default command gives a good result."""
-
-    model: dict = field(default_factory=dict)
-    train: dict = field(default_factory=dict)
-    note: str = ""
-    caveat: str = ""  # where the preset is known not to give a good result: shown in --help and at the start of training
-
-    @property
-    def summary(self) -> str:
-        """The note, with the known limit when there is one (for --help and `gane list`)."""
-        return self.note + (f" (known limit: {self.caveat})" if self.caveat else "")
-
-
-PRESETS: Registry[Preset] = Registry("preset")
-
-
-def register_preset(family: str, dataset: str, preset: Preset) -> None:
-    PRESETS.register(f"{family}/{dataset}")(preset)
-
-
-def presets_of(family: str) -> dict[str, Preset]:
-    """The presets of one family, by dataset name."""
-    return {name.split("/", 1)[1]: p for name, p in PRESETS.items() if name.split("/", 1)[0] == family}
-
-
-def preset_for(family: str, data: str) -> Preset | None:
-    name, _ = parse_spec(data)
-    key = f"{family}/{name}"
-    return PRESETS.get(key) if key in PRESETS else None
 
 
 @dataclass
@@ -196,146 +162,3 @@ def validate(t: TrainConfig) -> None:
     for ok, msg in checks:
         if not ok:
             raise GaneError(msg)
-
-
-# --------------------------------------------------------------------------- presets
-# Chosen by training runs on a 2-core CPU; benchmarks/families.py measures the mnist-5k ones
-# (results in benchmarks/results/families.md). Every image preset trains narrow networks (width 0.25 or
-# 0.5) with a moving average of G (and E) for 3,000 steps of 64 images: 1 to 6 minutes on 2 cores.
-# bigbigan sees the same 192,000 images in 6,000 steps of 32 (about 15 minutes): its encoder needed
-# the extra updates (class agreement 69% with 3,000 steps of 64, 86% with 6,000 of 32).
-# Fashion-MNIST has the digits' shape (28x28 grey), so it starts from the same settings; where it
-# differs is listed below. benchmarks/families.py --data fashion-mnist measures those presets.
-
-_SMALL = {"width": 0.25}
-_TRAIN = {"steps": 3000, "ema": 0.998}
-_MNIST_LIKE = ("mnist-5k", "fashion-mnist")
-
-_IMAGE_PRESETS = {  # family -> (model options, train options, what the model options mean)
-    "ae": ({"width": 0.5, "z_dim": 32}, {"lr": 1e-3}, "width 0.5, z_dim 32, samples from a 10-Gaussian code mixture"),
-    "vae": ({**_SMALL, "z_dim": 16, "code_mixture": 10}, {"lr": 1e-3}, "width 0.25, z_dim 16, samples from a 10-Gaussian code mixture"),
-    "gan": ({"width": 0.5, "z_dim": 64}, {"lr": 2e-4}, "width 0.5, z_dim 64"),
-    "bigan": ({**_SMALL, "z_dim": 32}, {"lr": 5e-4}, "width 0.25, z_dim 32"),
-    "bigbigan": ({**_SMALL, "z_dim": 32}, {"lr": 5e-4, "batch_size": 32, "steps": 6000, "ema": 0.999},
-                 "width 0.25, z_dim 32, hinge loss"),
-    "aae": ({"width": 0.5, "z_dim": 16, "code_mixture": 10}, {"lr": 5e-4}, "width 0.5, z_dim 16, normal prior, samples from a 10-Gaussian code mixture"),
-    "vaegan": ({"width": 0.5, "z_dim": 32, "pixel": 1.0, "code_mixture": 10}, {"lr": 5e-4},
-               "width 0.5, z_dim 32, pixel reconstruction weight 1, samples from a 10-Gaussian code mixture"),
-    # alphagan: samples from a code mixture are confidently classified 75% of the time on digits and 50%
-    # on garments, against 57% and 38% from the prior
-    "alphagan": ({"width": 0.5, "z_dim": 32, "code_mixture": 10}, {"lr": 5e-4},
-                 "width 0.5, z_dim 32, L1 weight 10, samples from a 10-Gaussian code mixture"),
-    "infogan": ({"width": 0.5}, {"lr": 2e-4}, "width 0.5, 10 categories + 2 continuous codes"),
-    "acgan": ({"width": 0.5}, {"lr": 2e-4}, "width 0.5"),
-    "ebgan": ({"width": 0.5}, {"lr": 2e-4}, "width 0.5, margin 0.3, pulling-away 0.1"),
-}
-# Where Fashion-MNIST differs. aae pulls the codes of garments to the prior too hard at the digits'
-# settings (test MSE 0.124, reconstructions keeping their class 59%); a 5 times smaller adversarial
-# step for E gives 0.060 and 75%, and the raw E and G then reconstruct better than their moving
-# average (MSE 0.073 with it). On digits the default step and the average do best (91.6% against
-# 89.4% with the smaller step, 89.7% without the average).
-# gan, infogan, bigan, acgan and ebgan give noisy garments at the digits' settings (16% to 36% of
-# samples confidently classified, against 80.5% of real test images). bigbigan's recipe (hinge loss,
-# lr 5e-4, steps of 32, moving average 0.999) lifts acgan from 36% to 64% at the same 192,000 images;
-# gan, infogan and bigan need twice the images on top (gan: 20% at the digits' settings, 35% with the
-# recipe, 43% with 12,000 steps; infogan 16%, 29%, 40%; bigan 25%, 37%, 43%). Tried on gan at the
-# digits' 3,000 steps of 64 without gain: R1 1 (12%), spectral norm (13%), hinge alone (17%),
-# width 1 (23%), bigbigan's residual G and D (23%, five times slower). alphagan keeps the digits'
-# settings: sampling from the prior, steps of 32 with the slower average gave 40% against 38%, adding
-# the hinge loss 36%; its code mixture gives 50%.
-_FASHION_GAN = ({"loss": "hinge"}, {"batch_size": 32, "lr": 5e-4, "ema": 0.999, "steps": 6000})
-_FASHION_GAN_LONG = (_FASHION_GAN[0], {**_FASHION_GAN[1], "steps": 12000})
-_IMAGE_OVERRIDES = {
-    ("aae", "fashion-mnist"): ({"adv_weight": 0.2}, {"ema": 0.0}),
-    ("acgan", "fashion-mnist"): _FASHION_GAN,
-    ("gan", "fashion-mnist"): _FASHION_GAN_LONG,
-    ("infogan", "fashion-mnist"): _FASHION_GAN_LONG,
-    ("bigan", "fashion-mnist"): _FASHION_GAN_LONG,  # 25% -> 43% confident, reconstructions keep their class 48% -> 66%
-    ("ebgan", "fashion-mnist"): ({}, _FASHION_GAN[1]),  # its own margin loss: the rest of the recipe, 33% -> 42%
-}
-
-
-def _lr(x: float) -> str:
-    return f"{x:.0e}".replace("e-0", "e-")  # 0.0005 -> 5e-4
-
-
-def _describe_image(family: str, what: str, model_over: dict, train: dict) -> str:
-    parts = [what]
-    if "loss" in model_over:
-        parts.append(f"{model_over['loss']} loss")
-    parts.append(f"lr {_lr(train['lr'])}")
-    if "adv_weight" in model_over:
-        parts.append(f"E's adversarial step x{model_over['adv_weight']:g}")
-    averaged = "G and E" if FAMILIES.get(family).has_encoder else "G"  # the moving average covers E too
-    parts.append(f"moving average of {averaged} ({train['ema']})" if train["ema"] else "no moving average")
-    parts.append(f"{train['steps']:,} steps" + (f" of {train['batch_size']}" if "batch_size" in train else ""))
-    return ", ".join(parts)
-
-
-for _family, (_model, _train, _what) in _IMAGE_PRESETS.items():
-    for _data in _MNIST_LIKE:
-        _m_over, _t_over = _IMAGE_OVERRIDES.get((_family, _data), ({}, {}))
-        _t = {**_TRAIN, **_train, **_t_over}
-        register_preset(_family, _data, Preset(model={**_model, **_m_over}, train=_t,
-                                               note=_describe_image(_family, _what, _m_over, _t)))
-
-# 2-D mixtures: small MLPs, larger batches and learning rate; benchmarks/mixtures.py measures them
-# (results in benchmarks/results/mixtures.md). The families trained to reconstruct get a 2-D code
-# (so their codes can be drawn over the prior) and sample from a mixture fitted to their codes, one
-# Gaussian per mode or more. The moving average blurs the 2-D mixtures when G or E keeps moving
-# between modes (gan, aae), so those presets train without it; gan needs z_dim 8 and R1 to stay on
-# the ring. ebgan does not learn grid25 with any setting tried (see docs/families.md); an R1 penalty on
-# the energy of real points, tried in a patched copy, gave 11, 8 and 5 modes with gamma 0.1, 1 and 10,
-# and the root-mean-square error as the energy (a norm, as in the paper) 8 and 12 with margins 0.3 and 1.
-_VECTOR = {"width": 0.5}
-_VECTOR_TRAIN = {"steps": 2000, "batch_size": 128, "lr": 1e-3, "ema": 0.99}
-_GAN_2D = ({"z_dim": 8, "r1": 0.1}, {"steps": 6000, "lr": 5e-4, "ema": 0.0})
-_WIDE_GAN_2D = ({**_GAN_2D[0], "width": 1.0}, {**_GAN_2D[1], "steps": 20000})
-_VECTOR_OVERRIDES = {  # (family, data) -> (model options, train options)
-    ("gan", "ring8"): _GAN_2D,
-    # grid25's 25 modes take a wider G and D and more steps: gan covers 10 of them in 6,000 steps, 24 in 20,000
-    ("gan", "grid25"): _WIDE_GAN_2D,
-    ("infogan", "grid25"): _WIDE_GAN_2D,
-    ("bigan", "grid25"): _WIDE_GAN_2D,  # 22 modes in about 22 minutes; 0 at the base vector preset
-    ("bigbigan", "grid25"): _WIDE_GAN_2D,  # 22 modes in about 21 minutes; 1 at the base vector preset
-    ("ebgan", "grid25"): ({"z_dim": 8}, _GAN_2D[1]),  # 9 modes; width 1 and 20,000 steps collapsed to 6
-    **{(f, d): ({"code_mixture": k}, {}) for f in ("ae", "vae", "vaegan", "alphagan") for d, k in (("ring8", 10), ("grid25", 25))},
-    # aae: a 5 times smaller adversarial step for E (8 of 8 ring modes against 5, 25 of 25 grid modes against 23)
-    ("aae", "ring8"): ({"code_mixture": 10, "adv_weight": 0.2}, {"ema": 0.0}),
-    ("aae", "grid25"): ({"code_mixture": 25, "adv_weight": 0.2}, {"ema": 0.0}),
-    ("bigan", "ring8"): ({"dropout": 0.0}, {}),  # 8, 7 and 8 modes with seeds 0 to 2; 6 with dropout 0.2
-    ("ebgan", "ring8"): ({"pt_weight": 1.0}, {}),  # 8 modes with seeds 0 to 2; 6 with the pulling-away weight 0.1
-}
-# Presets that do not give a good result with any setting tried (docs/families.md, "Vector data").
-_VECTOR_CAVEATS = {
-    ("ebgan", "grid25"): "covers about 9 of the 25 modes; docs/families.md, Vector data",
-}
-
-
-def _describe_vector(model: dict, train: dict) -> str:
-    what = [f"MLPs of width {model['width']}", f"z_dim {model['z_dim']}"]
-    if model.get("r1"):
-        what.append(f"R1 {model['r1']}")
-    if "dropout" in model:
-        what.append(f"dropout {model['dropout']:g} in D")
-    if "pt_weight" in model:
-        what.append(f"pulling-away weight {model['pt_weight']:g}")
-    if "adv_weight" in model:
-        what.append(f"E's adversarial step x{model['adv_weight']:g}")
-    if model.get("code_mixture"):
-        what.append(f"samples from a {model['code_mixture']}-Gaussian code mixture")
-    what += [f"batch {train['batch_size']}", f"lr {train['lr']:g}",
-             f"moving average {train['ema']}" if train["ema"] else "no moving average", f"{train['steps']:,} steps"]
-    return ", ".join(what)
-
-
-for _family in ("gan", "bigan", "bigbigan", "aae", "vae", "ae", "alphagan", "vaegan", "ebgan", "infogan", "acgan"):
-    for _data in ("ring8", "grid25"):
-        _model = {**_VECTOR, "z_dim": 2 if _family not in ("infogan",) else 4}
-        if _family == "infogan":
-            _model.update({"categorical": 0, "continuous": 2})
-        _extra_model, _extra_train = _VECTOR_OVERRIDES.get((_family, _data), ({}, {}))
-        _model.update(_extra_model)
-        _train = {**_VECTOR_TRAIN, **_extra_train}
-        register_preset(_family, _data, Preset(model=_model, train=_train, note=_describe_vector(_model, _train),
-                                               caveat=_VECTOR_CAVEATS.get((_family, _data), "")))

@@ -22,7 +22,7 @@ from . import pictures
 from .api import load, train
 from .data import load_data
 from .edit import interpolate
-from .metrics import domain_classifier
+from .metrics import domain_classifier, evaluate_with_classifier
 
 # Training settings of the quickstart (also the bigan/mnist-5k preset); see README "Quickstart".
 QUICKSTART_DATA = "mnist-5k"
@@ -57,15 +57,14 @@ def run_quickstart(out: Path = Path("runs/quickstart"), minutes: float = 4.0, se
     clf = domain_classifier(QUICKSTART_DATA)
     test = load_data(QUICKSTART_DATA, "test").take(1000)
 
-    gen = torch.Generator().manual_seed(seed)
-    samples = model.sample(1000, generator=gen)
-    recon = model.reconstruct(test.x)
+    judged = evaluate_with_classifier(model, clf, test, n=1000, seed=seed)
+    samples, recon = judged.samples, judged.reconstructions
     res = QuickstartResult(
         run_dir=out,
         classifier_accuracy=clf.test_accuracy,
-        sample_confident_rate=clf.confident_rate(samples),
-        reconstruction_agreement=clf.agreement(recon, test.y),
-        reconstruction_mse=float((recon - test.x).pow(2).mean()),
+        sample_confident_rate=judged.confidence,
+        reconstruction_agreement=judged.agreement,
+        reconstruction_mse=judged.mse,
         train_seconds=result.seconds,
         steps=result.step,
         images_per_second=result.images_per_second,

@@ -21,7 +21,7 @@ import torch
 from .. import losses, nets
 from ..errors import GaneError
 from ..fields import opt
-from .adversarial import Adversary, needs_input_gradients
+from .adversarial import Adversary
 from .base import AdversarialConfig, CodeMixtureOption, CodePart, Family, Phase, register_family
 
 PRIORS = ("normal", "uniform", "mixture")
@@ -54,8 +54,7 @@ class AAE(Family):
         # eval-mode reconstructions far worse than training ones (MSE 0.23 against 0.10 on mnist-5k).
         self.E = nets.encoder(info, config.z_dim, config.width, batch_norm=False)
         self.G = nets.generator(info, config.z_dim, config.width, batch_norm=False)
-        self.D = nets.code_discriminator(config.z_dim, config.width, config.spectral_norm, config.dropout,
-                                         not needs_input_gradients(config), self.adv.bottleneck)
+        self.D = self.adv.code_discriminator(config.z_dim)
 
     def code_parts(self):
         return [CodePart("z", self.z_dim, "uniform" if self.config.prior == "uniform" else "normal")]

@@ -15,7 +15,7 @@ from torch import nn
 
 from .. import nets
 from ..fields import opt
-from .adversarial import Adversary, needs_input_gradients
+from .adversarial import Adversary
 from .base import AdversarialConfig, Family, Phase, register_family
 
 
@@ -35,8 +35,7 @@ class ACGAN(Family):
         self.classes = self.labels_needed("ACGAN")
         self.adv = Adversary(config)
         self.G = nets.generator(info, self.code_dim, config.width)
-        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
-                                    batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck)
+        self.D = self.adv.discriminator(info)
         self.C = nn.Linear(self.D.body.out_features, self.classes)
 
     def phases(self):

@@ -13,7 +13,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .. import losses
+from .. import losses, nets
+from ..data import DataInfo
 from ..losses import ADVERSARIAL_LOSSES
 
 
@@ -41,6 +42,19 @@ class Adversary(nn.Module):
     def bottleneck(self) -> int:
         """The size of the VDB code to build into D (0 = none)."""
         return self.config.vdb_size if self.config.vdb > 0 else 0
+
+    def discriminator(self, info: DataInfo, num_classes: int | None = None) -> nets.Discriminator:
+        """D(x) on the data, as this configuration wants it: --width, --spectral-norm, --dropout, no batch
+        norm when D's loss takes gradients with respect to its inputs, the VDB when --vdb is on.
+        ``num_classes`` makes it a projection discriminator of (x, y)."""
+        c = self.config
+        return nets.discriminator(info, c.width, c.spectral_norm, c.dropout, batch_norm=not needs_input_gradients(c),
+                                  bottleneck=self.bottleneck, num_classes=num_classes)
+
+    def code_discriminator(self, z_dim: int) -> nets.Discriminator:
+        """D(z) on codes (B, z_dim), built from the same options as :meth:`discriminator`."""
+        c = self.config
+        return nets.code_discriminator(z_dim, c.width, c.spectral_norm, c.dropout, not needs_input_gradients(c), self.bottleneck)
 
     @staticmethod
     def _columns(logits: torch.Tensor):

@@ -15,7 +15,7 @@ import torch
 
 from .. import nets
 from ..fields import opt
-from .adversarial import Adversary, needs_input_gradients
+from .adversarial import Adversary
 from .base import AdversarialConfig, CodeMixtureOption, Family, Phase, register_family
 
 
@@ -35,11 +35,10 @@ class AlphaGAN(Family):
     def __init__(self, config: AlphaGANConfig, info):
         super().__init__(config, info)
         self.adv = Adversary(config)
-        plain_bn = not needs_input_gradients(config)
         self.E = nets.encoder(info, config.z_dim, config.width)
         self.G = nets.generator(info, config.z_dim, config.width)
-        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout, plain_bn, self.adv.bottleneck)
-        self.C = nets.code_discriminator(config.z_dim, config.width, config.spectral_norm, config.dropout, plain_bn, self.adv.bottleneck)
+        self.D = self.adv.discriminator(info)
+        self.C = self.adv.code_discriminator(config.z_dim)
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("C", ("C",), self.c_loss), Phase("EG", ("E", "G"), self.eg_loss)]

@@ -62,8 +62,7 @@ class BiGAN(Family):
         """E's outputs -> (mean, log-variance or None, class logits or None)."""
         k = self.z_dim
         assert out.shape[1] == self.encoder_outputs, (out.shape, self.encoder_outputs)
-        mu = out[:, :k]
-        logvar = out[:, k : 2 * k].clamp(-30.0, 20.0) if self.config.stochastic else None
+        mu, logvar = nets.gaussian_parameters(out[:, : 2 * k]) if self.config.stochastic else (out[:, :k], None)
         logits = out[:, out.shape[1] - self.classes :] if self.classes else None
         return mu, logvar, logits
 
@@ -71,7 +70,7 @@ class BiGAN(Family):
         """(z, one-hot y) for real pairs, z = E(x) or a draw from E's posterior, and the class
         logits (None when unconditional)."""
         mu, logvar, logits = self._split(self.E(x))
-        z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        z = mu if logvar is None else nets.reparameterize(mu, logvar)
         if not self.classes:
             return z, None
         return torch.cat([z, F.one_hot(y, self.classes).to(z.dtype)], 1), logits

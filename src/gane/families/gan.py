@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .. import nets
 from ..fields import opt
-from .adversarial import Adversary, needs_input_gradients
+from .adversarial import Adversary
 from .base import AdversarialConfig, Family, Phase, register_family
 
 
@@ -33,9 +33,7 @@ class GAN(Family):
         self.classes = self.labels_needed("--conditional") if config.conditional else 0
         self.adv = Adversary(config)
         self.G = nets.generator(info, self.code_dim, config.width)
-        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
-                                    batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck,
-                                    num_classes=self.classes or None)
+        self.D = self.adv.discriminator(info, num_classes=self.classes or None)
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("G", ("G",), self.g_loss)]

@@ -19,7 +19,7 @@ from torch import nn
 from .. import nets
 from ..errors import GaneError
 from ..fields import opt
-from .adversarial import Adversary, needs_input_gradients
+from .adversarial import Adversary
 from .base import AdversarialConfig, CodePart, Family, Phase, register_family
 
 
@@ -44,8 +44,7 @@ class InfoGAN(Family):
             raise GaneError("InfoGAN needs at least one code: --categorical K (K >= 2) and/or --continuous N (N >= 1).")
         self.adv = Adversary(config)
         self.G = nets.generator(info, self.code_dim, config.width)
-        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
-                                    batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck)
+        self.D = self.adv.discriminator(info)
         h = nets.hidden_units(config.width) // 2
         self.Q = nn.Sequential(nn.Linear(self.D.body.out_features, h), nn.LeakyReLU(0.2, True), nn.Linear(h, config.categorical + config.continuous))
 

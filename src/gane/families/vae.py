@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from .. import losses, nets
 from ..fields import opt
 from .base import CodeMixtureOption, Family, FamilyConfig, Phase, register_family
@@ -41,13 +39,12 @@ class VAE(Family):
         return [Phase("VAE", ("E", "G"), self.loss)]
 
     def posterior(self, x):
-        mu, logvar = self.E(x).chunk(2, dim=1)  # (B, z_dim) each
-        return mu, logvar.clamp(-30.0, 20.0)
+        return nets.gaussian_parameters(self.E(x))  # mean and log-variance (B, z_dim) each
 
     def loss(self, batch):
         x = batch.x
         mu, logvar = self.posterior(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        z = nets.reparameterize(mu, logvar)
         nll = losses.sum_squared_error(self.G(z), x) / (2 * self.config.recon_std**2)
         kl = losses.gaussian_kl(mu, logvar)
         return nll + self.config.beta * kl, {"nll": nll.detach(), "kl": kl.detach()}

@@ -17,7 +17,7 @@ import torch
 
 from .. import losses, nets
 from ..fields import opt
-from .adversarial import Adversary, needs_input_gradients
+from .adversarial import Adversary
 from .base import AdversarialConfig, CodeMixtureOption, Family, Phase, register_family
 
 
@@ -41,20 +41,17 @@ class VAEGAN(Family):
         self.adv = Adversary(config)
         self.E = nets.encoder(info, 2 * config.z_dim, config.width)  # mean and log-variance
         self.G = nets.generator(info, config.z_dim, config.width)
-        self.D = nets.discriminator(info, config.width, config.spectral_norm, config.dropout,
-                                    batch_norm=not needs_input_gradients(config), bottleneck=self.adv.bottleneck)
+        self.D = self.adv.discriminator(info)
 
     def phases(self):
         return [Phase("E", ("E",), self.e_loss), Phase("G", ("G",), self.g_loss), Phase("D", ("D",), self.d_loss)]
 
     def posterior(self, x):
-        mu, logvar = self.E(x).chunk(2, dim=1)  # (B, z_dim) each
-        return mu, logvar.clamp(-30.0, 20.0)
+        return nets.gaussian_parameters(self.E(x))  # mean and log-variance (B, z_dim) each
 
     def _reconstruct_sampled(self, x):
         mu, logvar = self.posterior(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        return self.G(z), mu, logvar
+        return self.G(nets.reparameterize(mu, logvar)), mu, logvar
 
     def _llike(self, x, x_rec):
         """1/2 ||f(x) - f(x~)||^2 per example (summed over features), plus the optional pixel term."""
@@ -75,8 +72,7 @@ class VAEGAN(Family):
     def g_loss(self, batch):
         x = batch.x
         with torch.no_grad():
-            mu, logvar = self.posterior(x)
-            z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+            z = nets.reparameterize(*self.posterior(x))
         x_rec, x_p = self.G(z), self.G(self.prior(len(x)))
         feat, pixel = self._llike(x, x_rec)
         adv, logs = self.adv.g_loss(self.D, (torch.cat([x_rec, x_p]),), real=(x,))

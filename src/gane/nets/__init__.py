@@ -8,6 +8,7 @@ from .conv import ConvBody, ConvEncoder, ConvGenerator
 from .critic import Discriminator, Scores, VariationalBottleneck
 from .density import CodeMixture
 from .energy import AutoencoderDiscriminator
+from .gaussian import gaussian_parameters, reparameterize
 from .joint import JointBody
 from .mlp import MLPBody, MLPEncoder, MLPGenerator, mlp, hidden_units
 from .resnet import ResEncoder, ResGenerator, ThreeScoreDiscriminator
@@ -70,6 +71,6 @@ def autoencoder_discriminator(info: DataInfo, code_dim: int, width: float = 1.0)
 __all__ = [
     "AutoencoderDiscriminator", "ConvBody", "ConvEncoder", "ConvGenerator", "Discriminator", "JointBody", "MLPBody",
     "CodeMixture", "MLPEncoder", "MLPGenerator", "ResEncoder", "ResGenerator", "Scores", "ThreeScoreDiscriminator", "VariationalBottleneck",
-    "autoencoder_discriminator", "body", "code_discriminator", "discriminator", "encoder", "generator", "hidden_units",
-    "joint_discriminator", "mlp", "res_encoder", "res_generator",
+    "autoencoder_discriminator", "body", "code_discriminator", "discriminator", "encoder", "gaussian_parameters", "generator",
+    "hidden_units", "joint_discriminator", "mlp", "reparameterize", "res_encoder", "res_generator",
 ]

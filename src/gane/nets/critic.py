@@ -14,6 +14,7 @@ from torch import nn
 
 from ..losses import gaussian_kl
 from .conv import sn
+from .gaussian import gaussian_parameters, reparameterize
 
 
 @dataclass
@@ -35,10 +36,9 @@ class VariationalBottleneck(nn.Module):
         self.size = size
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.to_stats(h).chunk(2, dim=1)  # (B, k) each
-        logvar = logvar.clamp(-30.0, 20.0)
+        mu, logvar = gaussian_parameters(self.to_stats(h))  # (B, k) each
         kl = gaussian_kl(mu, logvar)
-        code = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
+        code = reparameterize(mu, logvar) if self.training else mu
         return code, kl
 
 
