@@ -156,10 +156,10 @@ def test_output_paths_that_cannot_take_a_picture(run_dir, command, tmp_path, cap
 
 
 def test_messages_never_break_inside_an_option_name():
-    for pad in range(70, 101):  # one of these puts --image-size across column 100
+    for pad in range(55, 88):  # one of these puts --image-size across column 100
         msg = "x" * pad + " The flag --image-size must be 28 or 32; see /a/long-hyphenated-path/name-with-dashes.png."
-        lines = _paragraph(msg).splitlines()
-        assert all(len(line) <= 100 or " " not in line for line in lines)
+        lines = _paragraph(msg, "gane: error: ").splitlines()
+        assert lines[0].startswith("gane: error: x") and all(len(line) <= 100 or " " not in line for line in lines)
         words = " ".join(lines).split()
         assert "--image-size" in words and "/a/long-hyphenated-path/name-with-dashes.png." in words
         assert not any(line.endswith("-") for line in lines)
@@ -335,3 +335,10 @@ def test_data_notes_go_to_the_gane_logger(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="gane"):
         load_data(f"folder:{tmp_path}")
     assert [r.levelno for r in caplog.records] == [logging.INFO] and "training at 32x32" in caplog.records[0].getMessage()
+
+
+def test_image_shapes_the_networks_cannot_take_say_which_size_to_pass():
+    with pytest.raises(GaneError, match=r"square images; these are 28x32 .* --image-size 32"):
+        build_family("gan", {}, DataInfo("image", (1, 28, 32)))
+    with pytest.raises(GaneError, match="Images of side 30 .* nearest to 30 are 28 and 32. Pass --image-size 28"):
+        build_family("gan", {}, DataInfo("image", (1, 30, 30)))

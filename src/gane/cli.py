@@ -247,9 +247,11 @@ def bench_train(family, data, steps, batch_size, repeats, device, width):
     run_bench(family, data=data, steps=steps, batch_size=batch_size, repeats=repeats, device=device, width=width)
 
 
-def _paragraph(msg: str) -> str:
-    """One paragraph of at most 100 columns; never broken inside a word, a path or an option name like --image-size."""
-    return textwrap.fill(" ".join(str(msg).split()), width=100, break_on_hyphens=False, break_long_words=False)
+def _paragraph(msg: str, prefix: str = "") -> str:
+    """``prefix`` and the message as one paragraph of at most 100 columns; never broken inside a word,
+    a path or an option name like --image-size."""
+    return textwrap.fill(" ".join(str(msg).split()), width=100, initial_indent=prefix,
+                         break_on_hyphens=False, break_long_words=False)
 
 
 class _SayHandler(logging.Handler):
@@ -276,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="gane", standalone_mode=False)
     except GaneError as e:
-        click.echo(f"gane: error: {_paragraph(str(e))}", err=True)
+        click.echo(_paragraph(str(e), "gane: error: "), err=True)
         return EXIT_USER_ERROR
     except click.exceptions.Abort:
         click.echo("gane: aborted.", err=True)

@@ -314,7 +314,7 @@ def _folder_side(sizes: list[tuple[int, int]]) -> tuple[int, str]:
         why = f"{which}, which the networks take"
     else:
         why = (f"{which} is {own}, and the nearest side the networks take is {side} "
-               f"(they take 7 * 2^k or 4 * 2^k: {', '.join(map(str, image_sides(128)))}, ...)")
+               f"(they take 7*2^k or 4*2^k: {', '.join(map(str, image_sides(128)))}, ...)")
     crop = "" if square else ", each center-cropped to a square"
     note = f"{seen}; training at {side}x{side}{crop}: {why}."
     if own <= FOLDER_MAX_DEFAULT_SIDE:

@@ -49,7 +49,7 @@ def side_rule(size: int) -> str | None:
     above = [s for s in image_sides(max(2 * size, 8)) if s > size]
     near = below[-1:] + above[:1]
     nearest = f"the nearest to {size} are {near[0]} and {near[1]}" if len(near) == 2 else f"the nearest to {size} is {near[0]}"
-    return (f"7 * 2^k or 4 * 2^k, a side the convolutional networks take ({', '.join(map(str, image_sides(256)))}, ...); "
+    return (f"7*2^k or 4*2^k, a side the convolutional networks take ({', '.join(map(str, image_sides(256)))}, ...); "
             f"{nearest}")
 
 
@@ -68,7 +68,8 @@ class ConvGenerator(nn.Module):
         super().__init__()
         c, h, w = shape
         if h != w:
-            raise GaneError(f"Images must be square; got {h}x{w}.")
+            raise GaneError(f"The convolutional networks take square images; these are {h}x{w} (height x width). "
+                            f"Pass --image-size N to resize them to N x N, e.g. --image-size {nearest_side(max(h, w))}.")
         self.base, n_up = layout(h)
         ch = base_channels(width)
         chans = [ch * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. [128, 64] for 28x28
