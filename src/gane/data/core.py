@@ -135,7 +135,7 @@ class Data:
 
     name: str
     info: DataInfo
-    notes: list[str] = []
+    notes: list[str]
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -164,6 +164,7 @@ class TensorData(Data):
         if len(x) == 0:
             raise GaneError(f"Dataset {name!r} is empty.")
         self.name, self.x, self.y, self.info = name, x, y, info
+        self.notes = []
         self._device_copy: tuple[torch.device, torch.Tensor, torch.Tensor | None] | None = None
 
     def __len__(self) -> int:
@@ -195,6 +196,7 @@ class StreamingData(Data):
 
     def __init__(self, name: str, dataset: torch.utils.data.Dataset, info: DataInfo, workers: int, has_labels: bool):
         self.name, self.dataset, self.info, self.workers, self.has_labels = name, dataset, info, workers, has_labels
+        self.notes = []
 
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
