@@ -5,6 +5,8 @@ Every user mistake ends in a one-paragraph message and exit status 2, never a tr
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 import sys
 import textwrap
 import typing
@@ -13,16 +15,9 @@ from pathlib import Path
 import click
 
 from .errors import GaneError
+from .fields import field_kind, rule_text
 
 EXIT_USER_ERROR = 2
-
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
-
-
-def _field_type(f: dataclasses.Field) -> type:
-    # Annotations are strings ("int | None") under `from __future__ import annotations`.
-    names = [t.strip() for t in str(f.type).split("|") if t.strip() != "None"]
-    return _TYPES.get(names[0], str) if names else str
 
 
 def _options_from(config_cls) -> list[click.Option]:
@@ -30,9 +25,10 @@ def _options_from(config_cls) -> list[click.Option]:
     out = []
     for f in dataclasses.fields(config_cls):
         flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata.get("help", "")
+        rule = rule_text(f)
+        help_text = f.metadata.get("help", "") + (f"; {rule}" if rule else "")
         default = f.default if f.default is not dataclasses.MISSING else None
-        kind = _field_type(f)
+        kind = field_kind(f)
         choices = f.metadata.get("choices")
         if kind is bool:
             out.append(click.Option([f"{flag}/--no-{flag[2:]}"], default=None, help=f"{help_text} [default: {default}]"))
@@ -110,10 +106,10 @@ def train():
 
 @cli.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--n", default=64, show_default=True, help="number of samples (with --sweep: number of rows)")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG file (default RUN/samples-N.png)")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--nrow", default=8, show_default=True, help="images per row")
+@click.option("--n", type=click.IntRange(min=1), default=64, show_default=True, help="number of samples (with --sweep: number of rows)")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG or JPEG file (default RUN/samples-N.png)")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--nrow", type=click.IntRange(min=1), default=8, show_default=True, help="images per row")
 @click.option("--class", "class_", type=int, default=None, help="draw only this class (class-conditional models: acgan, --conditional)")
 @click.option("--sweep", default=None, metavar="PART",
               help="vary one part of the code along each row, holding the rest (e.g. c1 or c2 for infogan, class for acgan)")
@@ -131,19 +127,22 @@ def sample(run, n, out, seed, nrow, class_, sweep, no_ema):
     from .api import load_run
     from .edit import code_sweep
 
+    if sweep is not None:
+        default = f"sweep-{sweep}.png"
+    else:
+        default = f"samples-{n}.png" if class_ is None else f"samples-class{class_}-{n}.png"
+    out = pictures.picture_path(out or Path(run) / default)
     loaded = load_run(run, ema=not no_ema)
     model = loaded.model
     gen = torch.Generator().manual_seed(seed)
     if sweep is not None:
         grid = code_sweep(model, sweep, rows=min(n, 10), generator=gen, classes=class_)  # (rows, cols, *shape)
-        out = out or Path(run) / f"sweep-{sweep}.png"
         if grid.ndim != 5:
             raise GaneError("--sweep draws image grids; this model makes vectors. Use --class or plain sampling.")
         pictures.save_samples(grid.flatten(0, 1), out, nrow=grid.shape[1])
         click.echo(f"gane: wrote a {grid.shape[0]} x {grid.shape[1]} sweep of {sweep} to {out} (one row per code, {sweep} varies along each row)")
         return
     x = model.sample(n, generator=gen, classes=class_)
-    out = out or Path(run) / (f"samples-{n}.png" if class_ is None else f"samples-class{class_}-{n}.png")
     real = None
     if x.ndim == 2:
         real = loaded.data().take(2000).x
@@ -154,20 +153,20 @@ def sample(run, n, out, seed, nrow, class_, sweep, no_ema):
 @cli.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--data", default=None, help="dataset to reconstruct (default: the run's, test split when it has one)")
-@click.option("--n", default=32, show_default=True, help="number of images")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG file (default RUN/reconstructions-test.png)")
+@click.option("--n", type=click.IntRange(min=1), default=32, show_default=True, help="number of images")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG or JPEG file (default RUN/reconstructions-test.png)")
 def reconstruct(run, data, n, out):
     """Reconstruct real data through E and G: each real row above its reconstruction."""
     from . import pictures
     from .api import load_run
     from .metrics import reconstruction_mse
 
+    out = pictures.picture_path(out or Path(run) / "reconstructions-test.png")
     loaded = load_run(run)
     if not loaded.model.has_encoder:
         loaded.model.encode(None)  # raises the family's "no encoder" message
     batch = loaded.data(data).take(n)
     recon = loaded.model.reconstruct(batch.x)
-    out = out or Path(run) / "reconstructions-test.png"
     pictures.save_reconstructions(batch.x, recon, out)
     mse = reconstruction_mse(batch.x, recon)
     click.echo(f"gane: wrote {len(batch.x)} reconstructions to {out} (mean squared error {mse:.4f})")
@@ -234,15 +233,38 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
               variants=tuple(v.strip() for v in variants.split(",") if v.strip()))
 
 
-def _paragraph(msg: str) -> str:
-    return textwrap.fill(" ".join(str(msg).split()), width=100)
+def _paragraph(msg: str, prefix: str = "") -> str:
+    """``prefix`` and the message as one paragraph of at most 100 columns; never broken inside a word,
+    a path or an option name like --image-size."""
+    return textwrap.fill(" ".join(str(msg).split()), width=100, initial_indent=prefix,
+                         break_on_hyphens=False, break_long_words=False)
+
+
+class _SayHandler(logging.Handler):
+    """Prints the library's notes (logger "gane", e.g. the image size chosen for a folder) as "gane: ..." lines.
+
+    Library use stays quiet: only the command line installs it. Under torchrun only rank 0 speaks.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if os.environ.get("RANK", "0") == "0":
+            click.echo(f"gane: {self.format(record)}")  # resolves sys.stdout now, not when installed
+
+
+def _say_library_notes() -> None:
+    logger = logging.getLogger("gane")
+    if not any(isinstance(h, _SayHandler) for h in logger.handlers):
+        logger.addHandler(_SayHandler())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
+    _say_library_notes()
     try:
         cli.main(args=argv, prog_name="gane", standalone_mode=False)
     except GaneError as e:
-        click.echo(f"gane: error: {_paragraph(str(e))}", err=True)
+        click.echo(_paragraph(str(e), "gane: error: "), err=True)
         return EXIT_USER_ERROR
     except click.exceptions.Abort:
         click.echo("gane: aborted.", err=True)

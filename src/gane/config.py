@@ -14,6 +14,7 @@ from pathlib import Path
 from .errors import GaneError
 from .fields import opt
 from .families import FAMILIES, make_config
+from .nets.conv import side_rule
 from .presets import PRESETS, Preset, preset_for, presets_of, register_preset  # noqa: F401  (the presets' import path)
 
 
@@ -22,25 +23,27 @@ class TrainConfig:
     """Options of the trainer, shared by every family."""
 
     data: str = opt("mnist-5k", "dataset name, or folder:PATH / npz:PATH (see `gane list`)")
-    steps: int | None = opt(None, "total steps to train to; with --resume, training continues until this step")
-    epochs: float | None = opt(None, "train for this many passes over the data instead of --steps")
-    batch_size: int = opt(64, "images per step, across all processes")
-    lr: float = opt(2e-4, "Adam learning rate")
-    beta1: float = opt(0.5, "Adam beta1")
-    beta2: float = opt(0.999, "Adam beta2")
-    seed: int = opt(0, "seed for weights, data order and noise")
+    steps: int | None = opt(None, "total steps to train to; with --resume, training continues until this step", min=1)
+    epochs: float | None = opt(None, "train for this many passes over the data instead of --steps", above=0)
+    batch_size: int = opt(64, "images per step, across all processes", min=1)
+    lr: float = opt(2e-4, "Adam learning rate", above=0)
+    beta1: float = opt(0.5, "Adam beta1", min=0, below=1)
+    beta2: float = opt(0.999, "Adam beta2", min=0, below=1)
+    seed: int = opt(0, "seed for weights, data order and noise", min=0, max=2**32 - 1)
     device: str = opt("auto", "auto, cpu, cuda, cuda:N or mps")
     out: str | None = opt(None, "run folder (default runs/FAMILY-DATA)")
     resume: bool = opt(False, "continue the run in the run folder from its latest checkpoint")
-    ema: float = opt(0.0, "decay of a moving average of G (and E) used for samples and reconstructions (0 = off; e.g. 0.999)")
-    tick: int = opt(500, "steps between pictures, TensorBoard scalars and checkpoints")
-    log_every: int = opt(20, "steps between progress-bar and log.jsonl updates")
-    keep_checkpoints: int = opt(2, "how many recent checkpoints to keep")
-    time_limit: float | None = opt(None, "stop (saving a checkpoint) after this many seconds")
+    ema: float = opt(0.0, "decay of a moving average of G (and E) used for samples and reconstructions (0 = off; e.g. 0.999)",
+                     min=0, below=1)
+    tick: int = opt(500, "steps between pictures, TensorBoard scalars and checkpoints", min=1)
+    log_every: int = opt(20, "steps between progress-bar and log.jsonl updates", min=1)
+    keep_checkpoints: int = opt(2, "how many recent checkpoints to keep", min=1)
+    time_limit: float | None = opt(None, "stop (saving a checkpoint) after this many seconds", above=0)
     data_root: str | None = opt(None, "folder with dataset files (else $GANE_DATA, else the cache folder)")
     download: bool = opt(False, "let torchvision download a missing dataset (needs internet)")
-    image_size: int | None = opt(None, "resize images to this side (folder: default 64)")
-    workers: int = opt(2, "DataLoader workers for datasets streamed from disk")
+    image_size: int | None = opt(None, "resize images to this side (default: the data's own side; for a folder, its "
+                                       "images' side or the nearest the networks take, at most 64)", check=side_rule)
+    workers: int = opt(2, "DataLoader workers for datasets streamed from disk", min=0)
     progress: bool = opt(True, "show a progress bar")
     precision: str = opt("fp32", "fp32, or bf16: each phase's forward pass under autocast (matrix work in bfloat16; "
                                  "weights and optimizer state stay float32)", choices=("fp32", "bf16"))
@@ -150,15 +153,6 @@ def _saved_run(family: str, given: dict) -> dict | None:
 
 
 def validate(t: TrainConfig) -> None:
-    checks = [
-        (t.batch_size >= 1, f"--batch-size must be at least 1 (got {t.batch_size})."),
-        (t.lr > 0, f"--lr must be positive (got {t.lr})."),
-        (t.steps is None or t.steps >= 1, f"--steps must be at least 1 (got {t.steps})."),
-        (t.epochs is None or t.epochs > 0, f"--epochs must be positive (got {t.epochs})."),
-        (t.steps is None or t.epochs is None, "Give --steps or --epochs, not both."),
-        (0 <= t.ema < 1, f"--ema is a decay in [0, 1) (got {t.ema})."),
-        (t.tick >= 1, f"--tick must be at least 1 (got {t.tick})."),
-    ]
-    for ok, msg in checks:
-        if not ok:
-            raise GaneError(msg)
+    """Rules between trainer options; each option's own range is checked where the config is made (``make_config``)."""
+    if t.steps is not None and t.epochs is not None:
+        raise GaneError(f"Give --steps or --epochs, not both (got --steps {t.steps} and --epochs {t.epochs:g}).")

@@ -10,6 +10,36 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid, save_image
 
+from .errors import GaneError
+
+#: the file types every picture here can be written as (image grids by Pillow, scatter plots by matplotlib)
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def picture_path(path: Path, flag: str = "--out") -> Path:
+    """``path`` when a picture can be written there, else a clear error; checked before any work is done.
+
+    A picture file needs an image extension and a place to go: not a folder, and under a folder
+    that exists (or can be made) and can be written.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise GaneError(f"{flag} {path} is a folder; a picture needs a file name. Pass e.g. {flag} {path / 'samples.png'}.")
+    if path.suffix.lower() not in PICTURE_SUFFIXES:
+        got = f"ends in {path.suffix!r}" if path.suffix else "has no extension"
+        raise GaneError(
+            f"{flag} {path} {got}; a picture is written as {', '.join(PICTURE_SUFFIXES)}. "
+            f"Pass e.g. {flag} {path.with_name(path.stem + '.png') if path.name else 'samples.png'}."
+        )
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise GaneError(f"{flag} {path} cannot be written: {existing} is a file, not a folder. Pass a path under a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise GaneError(f"{flag} {path} cannot be written: no permission to write in {existing}. Pass a path in a folder you can write to.")
+    return path
+
 
 def _atomic_target(path: Path) -> Path:
     path = Path(path)

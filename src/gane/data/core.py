@@ -9,6 +9,7 @@ resumed run sees exactly the batches it would have seen.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -136,10 +137,15 @@ class Batch:
 
 
 class Data:
-    """A loaded dataset split. Subclasses decide how batches are produced."""
+    """A loaded dataset split. Subclasses decide how batches are produced.
+
+    ``notes`` are what the loader decided for the user and should say (e.g. the image size it chose
+    for a folder); :func:`load_data` passes them to the "gane" logger, which the command line prints.
+    """
 
     name: str
     info: DataInfo
+    notes: list[str]
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -168,6 +174,7 @@ class TensorData(Data):
         if len(x) == 0:
             raise GaneError(f"Dataset {name!r} is empty.")
         self.name, self.x, self.y, self.info = name, x, y, info
+        self.notes = []
         self._device_copy: tuple[torch.device, torch.Tensor, torch.Tensor | None] | None = None
 
     def __len__(self) -> int:
@@ -199,6 +206,7 @@ class StreamingData(Data):
 
     def __init__(self, name: str, dataset: torch.utils.data.Dataset, info: DataInfo, workers: int, has_labels: bool):
         self.name, self.dataset, self.info, self.workers, self.has_labels = name, dataset, info, workers, has_labels
+        self.notes = []
 
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
@@ -279,5 +287,9 @@ def load_data(spec: str, split: str = "train", options: DataOptions | None = Non
     if split not in entry.splits:
         raise GaneError(f"Dataset {name!r} has no {split!r} split; it has: {', '.join(entry.splits)}.")
     data = entry.load(arg, opts, split)
+    if opts.image_size is not None and data.info.kind != "image":
+        raise GaneError(f"--image-size {opts.image_size} resizes images, and {spec!r} holds vectors {tuple(data.info.shape)}. Drop --image-size.")
     data.name = spec
+    for note in data.notes:
+        logging.getLogger("gane").info("%s: %s", spec, note)
     return data

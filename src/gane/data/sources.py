@@ -176,7 +176,8 @@ def load_cifar10(arg, opts: DataOptions, split: str):
 
 
 def _resized(data: TensorData, opts: DataOptions) -> TensorData:
-    """Apply --image-size to an in-memory image set (bilinear, antialiased)."""
+    """Apply --image-size to an in-memory image set (bilinear, antialiased): uint8 images stay uint8,
+    float images (in [-1, 1]) stay float."""
     size = opts.image_size
     if size is None or data.info.kind != "image" or data.info.shape[1:] == (size, size):
         return data
@@ -185,14 +186,41 @@ def _resized(data: TensorData, opts: DataOptions) -> TensorData:
     out = []
     for chunk in data.x.split(4096):
         r = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        out.append(r.round().clamp(0, 255).to(torch.uint8))
+        out.append(r.round().clamp(0, 255).to(torch.uint8) if data.x.dtype == torch.uint8 else r.clamp(-1, 1))
     c = data.info.shape[0]
-    return TensorData(data.name, torch.cat(out), data.y, DataInfo("image", (c, size, size), data.info.num_classes))
+    resized = TensorData(data.name, torch.cat(out), data.y, DataInfo("image", (c, size, size), data.info.num_classes))
+    resized.notes = data.notes
+    return resized
 
 
 # --------------------------------------------------------------------------- folder:PATH
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+#: the largest side a folder is trained at unless --image-size says otherwise: the networks' channels
+#: double with every doubling of the side, so a folder of photos would otherwise build huge networks
+FOLDER_MAX_DEFAULT_SIDE = 64
+
+
+def _unreadable(path: Path, e: Exception) -> GaneError:
+    return GaneError(f"Could not read the image file {path} ({e}). Remove or replace it and try again.")
+
+
+def _as_8bit(im):
+    """The image with 8 bits per channel, scaled from its real depth: a 16-bit grey PNG's 0..65535 maps
+    to 0..255 (Pillow's own conversion clips everything above 255 to white)."""
+    from PIL import Image
+
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        top = 65535.0
+    elif im.mode == "I":  # 32-bit integers: 16-bit files (PNG, TIFF) opened this way, or a wider range
+        top = max(65535.0, float(np.asarray(im).max()))
+    elif im.mode == "F":  # floats: [0, 1] when they fit there, else taken as 0..255
+        top = 1.0 if float(np.asarray(im).max()) <= 1.0 else 255.0
+    else:
+        return im
+    a = np.asarray(im, dtype=np.float64) * (255.0 / top)
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
 
 
 class _ImageFiles(torch.utils.data.Dataset):
@@ -210,33 +238,94 @@ class _ImageFiles(torch.utils.data.Dataset):
         path = self.files[i]
         try:
             with Image.open(path) as im:
-                im = im.convert("L" if self.channels == 1 else "RGB")
+                im = _as_8bit(im).convert("L" if self.channels == 1 else "RGB")
                 w, h = im.size
                 s = min(w, h)
                 im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
                 im = im.resize((self.size, self.size), Image.BICUBIC)
                 arr = np.asarray(im, dtype=np.uint8)
         except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise GaneError(f"Could not read the image file {path} ({e}). Remove or replace it and try again.") from None
+            raise _unreadable(path, e) from None
         t = torch.from_numpy(arr.copy())
         t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
         return t, self.labels[i]
 
 
-def _folder_channels(first: Path) -> int:
+def _headers(files: list[Path]) -> list[tuple[str, tuple[int, int]]]:
+    """(mode, (width, height)) of every file, from its header; names the first file that cannot be read."""
     from PIL import Image, UnidentifiedImageError
 
-    try:
-        with Image.open(first) as im:
-            return 1 if im.mode in ("L", "1", "I;16", "I", "F") else 3
-    except (UnidentifiedImageError, OSError) as e:
-        raise GaneError(f"Could not read the image file {first} ({e}). Remove or replace it and try again.") from None
+    out = []
+    for path in files:
+        try:
+            with Image.open(path) as im:
+                out.append((im.mode, im.size))
+        except (UnidentifiedImageError, OSError) as e:
+            raise _unreadable(path, e) from None
+    return out
+
+
+def _folder_labels(root: Path, files: list[Path]) -> tuple[list[Path], list[int] | None, list[str], list[str]]:
+    """(files used, their labels or None, class names, notes). First-level subfolders are classes
+    when there are two or more; loose files beside them are left out so that every image keeps a label."""
+    parts = [p.relative_to(root).parts for p in files]
+    classes = sorted({pp[0] for pp in parts if len(pp) > 1})
+    loose = [f for f, pp in zip(files, parts) if len(pp) == 1]
+    names = ", ".join(classes[:8]) + (f" and {len(classes) - 8} more" if len(classes) > 8 else "")
+    if len(classes) < 2:
+        notes = []
+        if classes:
+            where = f"and {len(loose)} loose images beside it" if loose else "and no loose images"
+            notes.append(f"found 1 subfolder ({classes[0]}) {where}: no class labels (labels come from two or more "
+                         f"class folders); all {len(files)} images used.")
+        return files, None, [], notes
+    used = [f for f, pp in zip(files, parts) if len(pp) > 1]
+    labels = [classes.index(pp[0]) for pp in parts if len(pp) > 1]
+    note = f"labels from {len(classes)} class folders ({names})"
+    if loose:
+        shown = ", ".join(f.name for f in loose[:3]) + (", ..." if len(loose) > 3 else "")
+        it = "them" if len(loose) > 1 else "it"
+        note += (f"; {len(loose)} loose image{'s' if len(loose) > 1 else ''} beside them ({shown}) left out so that every image "
+                 f"keeps a label: move {it} into a class folder to use {it}")
+    return used, labels, classes, [note + "."]
+
+
+def _folder_side(sizes: list[tuple[int, int]]) -> tuple[int, str]:
+    """The side a folder is trained at when --image-size is not given, and a note saying why."""
+    from collections import Counter
+
+    from ..nets.conv import image_sides, nearest_side
+
+    shapes = Counter(sizes).most_common()
+    if len(shapes) == 1:
+        seen = f"{len(sizes)} images of {shapes[0][0][0]}x{shapes[0][0][1]}"
+    else:
+        seen = f"{len(sizes)} images (" + ", ".join(f"{n} of {w}x{h}" for (w, h), n in shapes[:3]) + (
+            f" and {len(shapes) - 3} other sizes)" if len(shapes) > 3 else ")")
+    square = all(w == h for w, h in sizes)
+    sides = Counter(min(w, h) for w, h in sizes)
+    own = min(sides, key=lambda s: (-sides[s], s))  # the most common side; the smaller on a tie
+    which = "their own side" if len(sides) == 1 else "their most common side"
+    side = nearest_side(own, up_to=FOLDER_MAX_DEFAULT_SIDE)
+    if own > FOLDER_MAX_DEFAULT_SIDE:
+        why = (f"{which} is {own}, and a folder is trained at {FOLDER_MAX_DEFAULT_SIDE} at most unless --image-size says "
+               f"otherwise (the networks grow with the side; e.g. --image-size {nearest_side(own)} keeps more detail)")
+    elif side == own:
+        why = f"{which}, which the networks take"
+    else:
+        why = (f"{which} is {own}, and the nearest side the networks take is {side} "
+               f"(they take 7*2^k or 4*2^k: {', '.join(map(str, image_sides(128)))}, ...)")
+    crop = "" if square else ", each center-cropped to a square"
+    note = f"{seen}; training at {side}x{side}{crop}: {why}."
+    if own <= FOLDER_MAX_DEFAULT_SIDE:
+        note += " Pass --image-size N to choose another side."
+    return side, note
 
 
 @register_dataset(
     "folder",
-    "any folder of images (PATH), center-cropped and resized to --image-size (default 64); "
-    "first-level subfolders become class labels",
+    "any folder of images (PATH), center-cropped and resized to --image-size (default: the images' own side, or the "
+    "nearest the networks take, at most 64); two or more first-level subfolders become class labels",
     takes_argument=True,
     splits=("train",),
 )
@@ -250,38 +339,86 @@ def load_folder(arg, opts: DataOptions, split: str):
             f"The folder {root} holds no image files (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, in subfolders too). "
             "Point folder: at a folder that contains images."
         )
-    # Labels from first-level subfolders, when every image sits in one and there are at least two.
-    parts = [p.relative_to(root).parts for p in files]
-    classes = sorted({pp[0] for pp in parts if len(pp) > 1})
-    labelled = len(classes) >= 2 and all(len(pp) > 1 for pp in parts)
-    labels = [classes.index(pp[0]) for pp in parts] if labelled else [-1] * len(files)
-    size = opts.image_size or 64
-    channels = _folder_channels(files[0])
-    ds = _ImageFiles(files, labels, size, channels)
+    files, labels, classes, notes = _folder_labels(root, files)
+    headers = _headers(files)
+    grey = sum(mode in GREY_MODES for mode, _ in headers)
+    channels = 1 if grey == len(files) else 3
+    if 0 < grey < len(files):
+        notes.append(f"{grey} of {len(files)} images {'is' if grey == 1 else 'are'} grey and the rest in colour: training in colour, "
+                     "the grey ones converted to RGB.")
+    if opts.image_size is None:
+        size, size_note = _folder_side([s for _, s in headers])
+        notes.insert(0, size_note)
+    else:
+        size = opts.image_size
+    labelled = labels is not None
+    ds = _ImageFiles(files, labels if labelled else [-1] * len(files), size, channels)
     info = DataInfo("image", (channels, size, size), len(classes) if labelled else None)
     name = f"folder:{arg}"
     if len(files) * channels * size * size > opts.max_memory_bytes:
-        for p in files:  # check headers up front so a bad file is named before training starts
-            _folder_channels(p)
-        return StreamingData(name, ds, info, opts.workers, labelled)
-    try:
-        loader = torch.utils.data.DataLoader(ds, batch_size=256, num_workers=min(opts.workers, len(files) // 256))
-        xs, ys = zip(*loader)
-    except Exception:
-        # A worker's error arrives wrapped in its traceback; read serially to raise the plain message.
-        for i in range(len(ds)):
-            ds[i]
-        raise
-    y = torch.cat(ys).long() if labelled else None
-    return TensorData(name, torch.cat(xs), y, info)
+        data = StreamingData(name, ds, info, opts.workers, labelled)
+    else:
+        try:
+            loader = torch.utils.data.DataLoader(ds, batch_size=256, num_workers=min(opts.workers, len(files) // 256))
+            xs, ys = zip(*loader)
+        except Exception:
+            # A worker's error arrives wrapped in its traceback; read serially to raise the plain message.
+            for i in range(len(ds)):
+                ds[i]
+            raise
+        data = TensorData(name, torch.cat(xs), torch.cat(ys).long() if labelled else None, info)
+    data.notes = notes
+    return data
 
 
 # --------------------------------------------------------------------------- npz:PATH
 
 
+def _npz_labels(path: Path, y: np.ndarray, n: int) -> tuple[torch.Tensor, int, list[str]]:
+    """Labels as int64, the number of classes K, and notes; class numbers must run from 0 to K-1."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise GaneError(f"In {path}, labels y have shape {y.shape}; expected one class number per row, shape ({n},).")
+    if len(y) != n:
+        raise GaneError(f"In {path}, x has {n} rows but y has {len(y)}; they must match.")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise GaneError(f"In {path}, labels y must be integers (got {y.dtype}). Save them as class numbers 0, 1, ..., K-1.")
+    if int(y.min()) < 0:
+        below = int((y < 0).sum())
+        raise GaneError(
+            f"In {path}, labels y must be class numbers 0 to K-1; {below} of {n} are negative (the lowest is {int(y.min())}). "
+            "Number the classes from 0 (e.g. save y - y.min(), or np.unique(y, return_inverse=True)[1])."
+        )
+    k = int(y.max()) + 1
+    used = np.unique(y)
+    notes = []
+    if len(used) < k:
+        unused = sorted(set(range(k)) - set(used.tolist()))
+        shown = ", ".join(map(str, unused[:10])) + (", ..." if len(unused) > 10 else "")
+        notes.append(f"labels run from 0 to {k - 1}, but {len(unused)} of those classes have no examples ({shown}); "
+                     f"a class-conditional model still has all {k} classes.")
+    return torch.from_numpy(y.astype(np.int64)), k, notes
+
+
+def _npz_finite(path: Path, x: np.ndarray) -> None:
+    """Refuse NaN or infinite values in x before training starts, naming where they are."""
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad.reshape(len(x), -1).any(1))
+    nan, inf = int(np.isnan(x).sum()), int(np.isinf(x).sum())
+    raise GaneError(
+        f"In {path}, x holds {nan} NaN and {inf} infinite values, in {len(rows)} of {len(x)} rows (the first is row {rows[0]}). "
+        "gane does not train on them: drop or repair those rows and save the file again "
+        "(e.g. keep = np.isfinite(x).reshape(len(x), -1).all(1); np.savez(PATH, x=x[keep], y=y[keep]))."
+    )
+
+
 @register_dataset(
     "npz",
-    "arrays from a NumPy .npz file (PATH): x as (N, D) vectors or (N, H, W) / (N, C, H, W) / (N, H, W, C) images, optional labels y",
+    "arrays from a NumPy .npz file (PATH): x as (N, D) vectors or (N, H, W) / (N, C, H, W) / (N, H, W, C) images, "
+    "optional labels y (class numbers 0..K-1)",
     takes_argument=True,
     splits=("train",),
 )
@@ -293,43 +430,55 @@ def load_npz(arg, opts: DataOptions, split: str):
         f = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise GaneError(f"Could not read {path} as a NumPy .npz file ({e}).") from None
+    if not hasattr(f, "files"):
+        raise GaneError(f"{path} holds a single array, not an .npz archive. Save your data with np.savez(PATH, x=..., y=...).")
     with f:
         if "x" not in f.files:
             raise GaneError(f"{path} has no array named 'x' (it has: {', '.join(f.files) or 'nothing'}). Save your data with np.savez(PATH, x=..., y=...).")
-        x = np.asarray(f["x"])
-        y = np.asarray(f["y"]) if "y" in f.files else None
-    if y is not None and len(y) != len(x):
-        raise GaneError(f"In {path}, x has {len(x)} rows but y has {len(y)}; they must match.")
+        try:
+            x = np.asarray(f["x"])
+            y = np.asarray(f["y"]) if "y" in f.files else None
+        except ValueError as e:  # object arrays need pickle, which gane never unpickles
+            raise GaneError(f"Could not read the arrays in {path} ({e}). Save x and y as arrays of numbers.") from None
+    if x.ndim == 0 or len(x) == 0 or x.size == 0:
+        raise GaneError(f"In {path}, x is empty (shape {x.shape}): there is nothing to train on. Save one row per example in x.")
+    if x.dtype.kind not in "uif":
+        raise GaneError(f"In {path}, x must hold numbers (got dtype {x.dtype}).")
+    if x.dtype.kind == "f":
+        _npz_finite(path, x)
     name = f"npz:{arg}"
-    num_classes = None
-    y_t = None
-    if y is not None:
-        if not np.issubdtype(y.dtype, np.integer):
-            raise GaneError(f"In {path}, labels y must be integers (got {y.dtype}).")
-        y_t = torch.from_numpy(y.astype(np.int64))
-        num_classes = int(y.max()) + 1
+    y_t, num_classes, notes = _npz_labels(path, y, len(x)) if y is not None else (None, None, [])
     if x.ndim == 2:
-        xt = torch.from_numpy(x.astype(np.float32))
-        return TensorData(name, xt, y_t, DataInfo("vector", (x.shape[1],), num_classes))
+        data = TensorData(name, torch.from_numpy(x.astype(np.float32)), y_t, DataInfo("vector", (x.shape[1],), num_classes))
+        data.notes = notes
+        return data
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
         x = x.transpose(0, 3, 1, 2)
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise GaneError(f"In {path}, x has shape {x.shape}; expected (N, D), (N, H, W), (N, C, H, W) or (N, H, W, C) with C = 1 or 3.")
+    lo, hi = float(x.min()), float(x.max())
+    if x.dtype == np.uint16:
+        x = np.rint(x / 257.0).astype(np.uint8)
+        notes.append("x holds 16-bit images: scaled to 8 bits (0..65535 -> 0..255).")
+    elif x.dtype.kind in "ui":
+        if lo < 0 or hi > 255:
+            raise GaneError(f"In {path}, integer images must lie in 0..255 (or be uint16 for 16 bits); found {lo:g} to {hi:g}. "
+                            "Save them as uint8, or as floats in [0, 1] or [-1, 1].")
+        x = x.astype(np.uint8)
     if x.dtype == np.uint8:
         xt = torch.from_numpy(np.ascontiguousarray(x))
     else:
         xf = x.astype(np.float32)
-        lo, hi = float(xf.min()), float(xf.max())
         if lo >= 0 and hi <= 1:
             xf = xf * 2 - 1
         elif lo < -1 or hi > 1:
             raise GaneError(f"In {path}, float images must lie in [0, 1] or [-1, 1] (found {lo:.3g} to {hi:.3g}); or save them as uint8.")
         xt = torch.from_numpy(np.ascontiguousarray(xf))
-    info = DataInfo("image", tuple(xt.shape[1:]), num_classes)
-    data = TensorData(name, xt, y_t, info)
-    return _resized(data, opts) if xt.dtype == torch.uint8 else data
+    data = TensorData(name, xt, y_t, DataInfo("image", tuple(xt.shape[1:]), num_classes))
+    data.notes = notes
+    return _resized(data, opts)
 
 
 # --------------------------------------------------------------------------- 2-D mixtures (PacGAN settings)

@@ -29,10 +29,10 @@ PRIORS = ("normal", "uniform", "mixture")
 
 @dataclass
 class AAEConfig(AdversarialConfig, CodeMixtureOption):
-    z_dim: int = opt(8, "size of the code")
+    z_dim: int = opt(8, "size of the code", min=1)
     prior: str = opt("normal", "the prior the codes are pushed to", choices=PRIORS)
-    components: int = opt(10, "mixture components for --prior mixture")
-    adv_weight: float = opt(1.0, "learning-rate multiplier of E's adversarial step: how hard the codes are pulled to the prior")
+    components: int = opt(10, "mixture components for --prior mixture", min=1)
+    adv_weight: float = opt(1.0, "learning-rate multiplier of E's adversarial step: how hard the codes are pulled to the prior", min=0)
 
 
 @register_family

@@ -21,7 +21,7 @@ from .base import AdversarialConfig, Family, Phase, register_family
 
 @dataclass
 class ACGANConfig(AdversarialConfig):
-    class_weight: float = opt(1.0, "weight of the auxiliary classification loss")
+    class_weight: float = opt(1.0, "weight of the auxiliary classification loss", min=0)
 
 
 @register_family

@@ -22,13 +22,13 @@ from .base import CodeMixtureOption, Family, FamilyConfig, Phase, register_famil
 
 @dataclass
 class AEConfig(FamilyConfig, CodeMixtureOption):
-    z_dim: int = opt(32, "size of the code")
-    noise: float = opt(0.0, "std of the Gaussian corruption of the input (denoising AE)")
-    sparse: float = opt(0.0, "weight of the L1 penalty on the code (sparse AE)")
-    contractive: float = opt(0.0, "weight of the Jacobian penalty ||dE(x)/dx||_F^2 (contractive AE)")
-    contractive_projections: int = opt(4, "random projections per step estimating the Jacobian penalty (0 = exact)")
+    z_dim: int = opt(32, "size of the code", min=1)
+    noise: float = opt(0.0, "std of the Gaussian corruption of the input (denoising AE)", min=0)
+    sparse: float = opt(0.0, "weight of the L1 penalty on the code (sparse AE)", min=0)
+    contractive: float = opt(0.0, "weight of the Jacobian penalty ||dE(x)/dx||_F^2 (contractive AE)", min=0)
+    contractive_projections: int = opt(4, "random projections per step estimating the Jacobian penalty (0 = exact)", min=0)
     code_mixture: int = opt(10, "Gaussians in the mixture fitted to the codes at every checkpoint, which sample() "
-                                "draws from (0 = N(0, I), which an autoencoder's codes do not follow)")
+                                "draws from (0 = N(0, I), which an autoencoder's codes do not follow)", min=0)
 
 
 @register_family

@@ -21,8 +21,8 @@ from .base import AdversarialConfig, CodeMixtureOption, Family, Phase, register_
 
 @dataclass
 class AlphaGANConfig(AdversarialConfig, CodeMixtureOption):
-    z_dim: int = opt(32, "size of the latent code z")
-    recon_weight: float = opt(10.0, "lambda: weight of the L1 reconstruction against the adversarial terms")
+    z_dim: int = opt(32, "size of the latent code z", min=1)
+    recon_weight: float = opt(10.0, "lambda: weight of the L1 reconstruction against the adversarial terms", min=0)
 
 
 @register_family

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..data import Batch, DataInfo
 from ..errors import GaneError
-from ..fields import opt
+from ..fields import check_options, opt
 from ..losses import ADVERSARIAL_LOSSES
 from ..nets.density import CodeMixture
 from ..registry import Registry
@@ -40,8 +40,8 @@ class Phase:
 class FamilyConfig:
     """Options every family has. Subclasses add their own fields (each becomes a CLI option)."""
 
-    z_dim: int = opt(64, "size of the latent code z")
-    width: float = opt(1.0, "width multiplier of every network (1.0 = 64 base channels / 256 hidden units)")
+    z_dim: int = opt(64, "size of the latent code z", min=1)
+    width: float = opt(1.0, "width multiplier of every network (1.0 = 64 base channels / 256 hidden units)", above=0)
 
 
 @dataclass
@@ -50,13 +50,13 @@ class AdversarialConfig(FamilyConfig):
 
     loss: str = opt("ns", "adversarial loss", choices=ADVERSARIAL_LOSSES.names)
     spectral_norm: bool = opt(False, "spectral normalisation in D (Miyato et al. 2018)")
-    dropout: float = opt(0.0, "dropout in D")
-    gp_weight: float = opt(10.0, "weight of the gradient penalty of --loss wgan-gp (Gulrajani et al. 2017)")
-    r1: float = opt(0.0, "R1 penalty gamma: gamma/2 * ||grad D(x)||^2 on real data (Mescheder et al. 2018; 0 = off)")
-    feature_matching: float = opt(0.0, "weight of feature matching ||E f(x) - E f(G(z))||^2 in G's loss (Salimans et al. 2016; 0 = off)")
-    vdb: float = opt(0.0, "variational discriminator bottleneck: the information bound I_c (Peng et al. 2019; 0 = off)")
-    vdb_size: int = opt(32, "size of the VDB's Gaussian code")
-    vdb_step: float = opt(1e-5, "dual ascent step of the VDB's Lagrange multiplier beta")
+    dropout: float = opt(0.0, "dropout in D", min=0, below=1)
+    gp_weight: float = opt(10.0, "weight of the gradient penalty of --loss wgan-gp (Gulrajani et al. 2017)", min=0)
+    r1: float = opt(0.0, "R1 penalty gamma: gamma/2 * ||grad D(x)||^2 on real data (Mescheder et al. 2018; 0 = off)", min=0)
+    feature_matching: float = opt(0.0, "weight of feature matching ||E f(x) - E f(G(z))||^2 in G's loss (Salimans et al. 2016; 0 = off)", min=0)
+    vdb: float = opt(0.0, "variational discriminator bottleneck: the information bound I_c (Peng et al. 2019; 0 = off)", min=0)
+    vdb_size: int = opt(32, "size of the VDB's Gaussian code", min=1)
+    vdb_step: float = opt(1e-5, "dual ascent step of the VDB's Lagrange multiplier beta", min=0)
 
 
 @dataclass
@@ -64,7 +64,7 @@ class CodeMixtureOption:
     """For families with an encoder whose code is one Gaussian part z: sample from the codes' own density."""
 
     code_mixture: int = opt(0, "sample G(z) with z from a mixture of this many Gaussians fitted to the encoder's codes of "
-                               "the training data at every checkpoint (Ghosh et al. 2020); 0 = from the prior p(z)")
+                               "the training data at every checkpoint (Ghosh et al. 2020); 0 = from the prior p(z)", min=0)
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,6 @@ class Family(nn.Module):
         self.config = config
         self.info = info
         k = getattr(config, "code_mixture", 0)
-        if k < 0:
-            raise GaneError(f"--code-mixture must be 0 (sample from the prior) or a number of Gaussians (got {k}).")
         #: the density sample() draws codes from instead of the prior (--code-mixture); the trainer refits it
         self.code_density = CodeMixture(config.z_dim, k) if k else None
 
@@ -290,11 +288,6 @@ def build_family(name: str, options: dict | None, info: DataInfo) -> Family:
 
 
 def make_config(config_cls: type, options: dict, what: str):
-    """A dataclass config from a dict, with a clear error for unknown or mistyped options."""
-    fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    unknown = sorted(set(options) - set(fields))
-    if unknown:
-        raise GaneError(
-            f"Unknown option(s) for {what}: {', '.join(unknown)}. Its options are: {', '.join(sorted(fields))}."
-        )
-    return config_cls(**options)
+    """A dataclass config from a dict. Every value is checked against its field's declaration
+    (``fields.opt``): an unknown option or a value that is not allowed is a clear error naming the flag."""
+    return config_cls(**check_options(config_cls, options, what))

@@ -29,8 +29,8 @@ from .base import AdversarialConfig, Family, Phase, register_family
 
 @dataclass
 class BiGANConfig(AdversarialConfig):
-    z_dim: int = opt(64, "size of the latent code z")
-    dropout: float = opt(0.2, "dropout in every path of D(x, z)")
+    z_dim: int = opt(64, "size of the latent code z", min=1)
+    dropout: float = opt(0.2, "dropout in every path of D(x, z)", min=0, below=1)
     conditional: bool = opt(False, "class-conditional: the code carries a one-hot class y and E also predicts it; needs labels")
     stochastic: bool = opt(False, "ALI's stochastic encoder: E gives a mean and log-variance and real pairs use a sampled z")
 

@@ -20,10 +20,10 @@ from .bigan import BiGAN
 
 @dataclass
 class BigBiGANConfig(AdversarialConfig):
-    z_dim: int = opt(64, "size of the latent code z")
+    z_dim: int = opt(64, "size of the latent code z", min=1)
     loss: str = opt("hinge", "adversarial loss, applied to each of the three scores",
                     choices=AdversarialConfig.__dataclass_fields__["loss"].metadata["choices"])
-    dropout: float = opt(0.2, "dropout in D's paths")
+    dropout: float = opt(0.2, "dropout in D's paths", min=0, below=1)
     conditional: bool = opt(False, "class-conditional: class one-hot in the code, conditional batch norm in G, E predicts the class")
     stochastic: bool = opt(False, "a Gaussian encoder as in the paper: E gives a mean and log-variance and real pairs use a sampled z")
 

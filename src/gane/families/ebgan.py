@@ -19,9 +19,9 @@ from .base import Family, FamilyConfig, Phase, register_family
 
 @dataclass
 class EBGANConfig(FamilyConfig):
-    margin: float = opt(0.3, "m: the energy (mean squared error, [-1, 1] pixel units) D pushes samples above")
-    pt_weight: float = opt(0.1, "weight of the pulling-away term in G's loss (0 = off)")
-    d_code: int = opt(32, "size of the code of D's autoencoder")
+    margin: float = opt(0.3, "m: the energy (mean squared error, [-1, 1] pixel units) D pushes samples above", above=0)
+    pt_weight: float = opt(0.1, "weight of the pulling-away term in G's loss (0 = off)", min=0)
+    d_code: int = opt(32, "size of the code of D's autoencoder", min=1)
 
 
 @register_family

@@ -25,11 +25,12 @@ from .base import AdversarialConfig, CodePart, Family, Phase, register_family
 
 @dataclass
 class InfoGANConfig(AdversarialConfig):
-    z_dim: int = opt(62, "size of the noise part z of the code")
-    categorical: int = opt(10, "categories of the categorical code c1 (0 = none)")
-    continuous: int = opt(2, "number of continuous codes c2, c3, ... (uniform on [-1, 1])")
-    info_weight: float = opt(1.0, "lambda: weight of the mutual-information term of the categorical code")
-    continuous_weight: float = opt(0.1, "lambda_cont: weight of the continuous codes' term")
+    z_dim: int = opt(62, "size of the noise part z of the code", min=1)
+    categorical: int = opt(10, "categories of the categorical code c1 (0 = none)",
+                           check=lambda k: None if k == 0 or k >= 2 else "0 (no categorical code) or at least 2")
+    continuous: int = opt(2, "number of continuous codes c2, c3, ... (uniform on [-1, 1])", min=0)
+    info_weight: float = opt(1.0, "lambda: weight of the mutual-information term of the categorical code", min=0)
+    continuous_weight: float = opt(0.1, "lambda_cont: weight of the continuous codes' term", min=0)
 
 
 @register_family

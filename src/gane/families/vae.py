@@ -18,9 +18,9 @@ from .base import CodeMixtureOption, Family, FamilyConfig, Phase, register_famil
 
 @dataclass
 class VAEConfig(FamilyConfig, CodeMixtureOption):
-    z_dim: int = opt(16, "size of the latent code z")
-    beta: float = opt(1.0, "weight of the KL term (beta-VAE when not 1)")
-    recon_std: float = opt(0.25, "std of the Gaussian likelihood p(x|z), in [-1, 1] pixel units")
+    z_dim: int = opt(16, "size of the latent code z", min=1)
+    beta: float = opt(1.0, "weight of the KL term (beta-VAE when not 1)", min=0)
+    recon_std: float = opt(0.25, "std of the Gaussian likelihood p(x|z), in [-1, 1] pixel units", above=0)
 
 
 @register_family

@@ -23,10 +23,10 @@ from .base import AdversarialConfig, CodeMixtureOption, Family, Phase, register_
 
 @dataclass
 class VAEGANConfig(AdversarialConfig, CodeMixtureOption):
-    z_dim: int = opt(32, "size of the latent code z")
-    beta: float = opt(1.0, "weight of the KL term in E's loss")
-    gamma: float = opt(1e-2, "weight of the feature reconstruction in G's loss against fooling D")
-    pixel: float = opt(0.0, "weight of a pixel-space squared error added to E's and G's reconstruction terms")
+    z_dim: int = opt(32, "size of the latent code z", min=1)
+    beta: float = opt(1.0, "weight of the KL term in E's loss", min=0)
+    gamma: float = opt(1e-2, "weight of the feature reconstruction in G's loss against fooling D", min=0)
+    pixel: float = opt(0.0, "weight of a pixel-space squared error added to E's and G's reconstruction terms", min=0)
 
 
 @register_family

@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..data import DataInfo
+from ..errors import GaneError
 from .conv import ConvBody, ConvEncoder, ConvGenerator
 from .critic import Discriminator, Scores, VariationalBottleneck
 from .density import CodeMixture
@@ -68,8 +69,21 @@ def autoencoder_discriminator(info: DataInfo, code_dim: int, width: float = 1.0)
     return AutoencoderDiscriminator(encoder(info, code_dim, width), generator(info, code_dim, width))
 
 
+def check_batch_for_batch_norm(model: nn.Module, per_process_batch: int, processes: int = 1) -> None:
+    """A clear error when batch norm would see one value per channel: with one example per batch, a
+    BatchNorm1d over features cannot compute batch statistics in training mode (torch raises deep inside
+    the first step). BatchNorm2d still has the pixels of a feature map to average, so it is left alone."""
+    if per_process_batch >= 2 or not any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
+        return
+    where = f" split over {processes} processes" if processes > 1 else ""
+    raise GaneError(
+        f"--batch-size {per_process_batch * processes}{where} leaves one example per batch, and this model's networks use "
+        f"batch norm, which needs at least two. Pass --batch-size {2 * processes} or more (the default is 64)."
+    )
+
+
 __all__ = [
-    "AutoencoderDiscriminator", "ConvBody", "ConvEncoder", "ConvGenerator", "Discriminator", "JointBody", "MLPBody",
+    "AutoencoderDiscriminator", "ConvBody", "check_batch_for_batch_norm", "ConvEncoder", "ConvGenerator", "Discriminator", "JointBody", "MLPBody",
     "CodeMixture", "MLPEncoder", "MLPGenerator", "ResEncoder", "ResGenerator", "Scores", "ThreeScoreDiscriminator", "VariationalBottleneck",
     "autoencoder_discriminator", "body", "code_discriminator", "discriminator", "encoder", "gaussian_parameters", "generator",
     "hidden_units", "joint_discriminator", "mlp", "reparameterize", "res_encoder", "res_generator",

@@ -12,17 +12,45 @@ from torch import nn
 from ..errors import GaneError
 
 
+# A side the networks take is base * 2^k with base 7 or 4 and k >= 1: the nets go from base x base
+# to the image in k stride-2 steps (28 = 7 * 2^2, 32 = 4 * 2^3, 64 = 4 * 2^4).
+_BASES = (7, 4)
+
+
 def layout(size: int) -> tuple[int, int]:
     """(base resolution, number of 2x up/down steps) for a square image side."""
-    for base in (7, 4):
+    for base in _BASES:
         if size % base == 0:
             k = size // base
             if k >= 2 and k & (k - 1) == 0:
                 return base, int(math.log2(k))
     raise GaneError(
-        f"Convolutional networks need an image side of 7*2^k or 4*2^k (e.g. 28, 32, 64); got {size}. "
-        "Pass --image-size 32 or 64 to resize the data."
+        f"Images of side {size} do not fit the convolutional networks: the side must be {side_rule(size)}. "
+        f"Pass --image-size {nearest_side(size)} (or another of those sides) to resize the data."
     )
+
+
+def image_sides(up_to: int = 1 << 16) -> list[int]:
+    """Every square side the convolutional networks take, in order: 8, 14, 16, 28, 32, 56, 64, ..."""
+    return sorted(base << k for base in _BASES for k in range(1, 32) if base << k <= up_to)
+
+
+def nearest_side(size: int, up_to: int | None = None) -> int:
+    """The side the networks take nearest to ``size`` (at most ``up_to``); the smaller one on a tie."""
+    sides = [s for s in image_sides(max(2 * size, 8)) if up_to is None or s <= up_to]
+    return min(sides, key=lambda s: (abs(s - size), s))
+
+
+def side_rule(size: int) -> str | None:
+    """None when the networks take images of side ``size``, else what they take (a phrase after "must be")."""
+    if size in image_sides(max(size, 8)):
+        return None
+    below = [s for s in image_sides(max(size, 8)) if s < size]
+    above = [s for s in image_sides(max(2 * size, 8)) if s > size]
+    near = below[-1:] + above[:1]
+    nearest = f"the nearest to {size} are {near[0]} and {near[1]}" if len(near) == 2 else f"the nearest to {size} is {near[0]}"
+    return (f"7*2^k or 4*2^k, a side the convolutional networks take ({', '.join(map(str, image_sides(256)))}, ...); "
+            f"{nearest}")
 
 
 def sn(module: nn.Module, on: bool) -> nn.Module:
@@ -40,7 +68,8 @@ class ConvGenerator(nn.Module):
         super().__init__()
         c, h, w = shape
         if h != w:
-            raise GaneError(f"Images must be square; got {h}x{w}.")
+            raise GaneError(f"The convolutional networks take square images; these are {h}x{w} (height x width). "
+                            f"Pass --image-size N to resize them to N x N, e.g. --image-size {nearest_side(max(h, w))}.")
         self.base, n_up = layout(h)
         ch = base_channels(width)
         chans = [ch * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. [128, 64] for 28x28

@@ -21,6 +21,7 @@ import torch
 
 from ..config import DEFAULT_STEPS, RunConfig, default_run_dir, preset_for
 from ..data import DataOptions, EpochSampler, load_data
+from .. import nets
 from ..errors import GaneError, TrainingDiverged
 from ..families import Family, build_family
 from .checkpoint import capture_checkpoint, latest_checkpoint, load_module_state, load_training_state, write_checkpoint
@@ -160,6 +161,7 @@ class Trainer:
         self.ema = EMA(self.averaged, t.ema) if t.ema > 0 else None
         if t.batch_size % self.dist.world:
             raise GaneError(f"--batch-size {t.batch_size} must be divisible by the number of processes ({self.dist.world}).")
+        nets.check_batch_for_batch_norm(self.model, t.batch_size // self.dist.world, self.dist.world)
         self.sampler = EpochSampler(len(self.data), t.batch_size // self.dist.world, t.seed, self.dist.rank, self.dist.world)
         self.total_steps = t.steps if t.steps is not None else (
             math.ceil(t.epochs * self.sampler.per_epoch) if t.epochs is not None else DEFAULT_STEPS
