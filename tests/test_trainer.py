@@ -232,3 +232,13 @@ def test_a_failed_checkpoint_write_is_a_clear_error(tmp_path, image_npz, monkeyp
     monkeypatch.setattr(trainer_module, "write_checkpoint", disk_full)
     with pytest.raises(GaneError, match="No space left on device.*writable"):
         gane.train("ae", data=f"npz:{image_npz}", steps=2, tick=2, out=str(tmp_path / "run"), **TINY)
+
+
+def test_a_checkpoint_config_naming_another_family_names_the_file(tmp_path, image_npz):
+    out = tmp_path / "run"
+    gane.train("bigan", data=f"npz:{image_npz}", steps=2, tick=2, out=str(out), **TINY)
+    config = latest_checkpoint(out) / "config.json"
+    config.write_text(config.read_text().replace('"family": "bigan"', '"family": "ae"'))
+    with pytest.raises(GaneError, match="names family 'ae', but its model options do not fit") as e:
+        gane.load(out)
+    assert str(config) in str(e.value)

@@ -61,11 +61,15 @@ def load_run(path: str | Path, ema: bool = True, device: str | torch.device = "c
     try:
         config = json.loads((ckpt / "config.json").read_text())
         family, options, info = config["family"], config["model"], DataInfo.from_dict(config["data_info"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise GaneError(f"{ckpt / 'config.json'} is missing or damaged ({e}); gane cannot rebuild the model without it.") from None
     if family not in FAMILIES:
         raise GaneError(f"{ckpt} was made by family {family!r}, which this version of gane does not have.")
-    model = build_family(family, options, info)
+    try:
+        model = build_family(family, options, info)
+    except GaneError as e:  # options of another family, or edited by hand
+        raise GaneError(f"{ckpt / 'config.json'} names family {family!r}, but its model options do not fit that family: {e} "
+                        "The file was edited or copied from another run; restore it from the run that made these weights.") from None
     load_module_state(model, ckpt / "model.safetensors", family)
     ema_file = ckpt / "ema.safetensors"
     if ema and ema_file.exists():
