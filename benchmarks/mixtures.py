@@ -130,6 +130,10 @@ def measure_speed(families, datasets, steps: int, rounds: int, results: Path) ->
     commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     path = results / "mixtures-speed.json"
     out = {"steps": steps, "rounds": rounds, "commit": commit, "rows": {}}
+    if path.exists():  # measurements taken with the same settings are kept: presets can be measured in parts
+        old = json.loads(path.read_text())
+        if (old["steps"], old["rounds"]) == (steps, rounds):
+            out["rows"] = old["rows"]
     for data in datasets:
         for fam in families:
             cfg = resolve(fam, data=data, device="cpu")
@@ -147,6 +151,8 @@ def measure_speed(families, datasets, steps: int, rounds: int, results: Path) ->
             print(f"{fam} on {data}: trainer {out['rows'][f'{fam}/{data}']['gane']:.0f}, plain loop "
                   f"{out['rows'][f'{fam}/{data}']['plain']:.0f} steps/s", flush=True)
             path.write_text(json.dumps(out, indent=2))
+            rows = json.loads((results / "mixtures.json").read_text()) if (results / "mixtures.json").exists() else {}
+            write_markdown({k: rows[k] for d in MIXTURES for f in gane.families() if (k := f"{f}/{d}") in rows}, results / "mixtures.md")
 
 
 def main(argv=None) -> int:
@@ -165,8 +171,6 @@ def main(argv=None) -> int:
     rows = json.loads(json_path.read_text()) if json_path.exists() else {}
     if args.speed:
         measure_speed(families, args.data or list(MIXTURES), args.speed, args.rounds, args.results)
-        ordered = {k: rows[k] for d in MIXTURES for f in gane.families() if (k := f"{f}/{d}") in rows}
-        write_markdown(ordered, args.results / "mixtures.md")
         print(f"wrote {args.results / 'mixtures.md'}")
         return 0
     for data in args.data or list(MIXTURES):

@@ -6,7 +6,8 @@
 The baseline is the package as it was at a git revision (``git archive REV src``); the
 current one is this checkout's ``src``. Each measurement is gane.bench.plain_loop (a
 hand-written loop over the family's phases, no trainer) on the preset's networks, batch 64,
-run in its own process with that version of the package first on the path. Rounds alternate
+run in its own process with that version of the package first on the path, on one thread and
+timed in CPU seconds of that process (so that other jobs on a shared machine do not count). Rounds alternate
 between the two versions (and swap which goes first) so that load on a shared machine hits
 both alike; the median of each is reported. Writes benchmarks/results/phases.md and .json.
 """
@@ -24,8 +25,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
+# One thread, and plain_loop's clock replaced by this process's CPU time: other jobs on a shared
+# machine then do not count, and what is measured is the work each version does per image.
 MEASURE = """
-import json, sys, torch
+import json, sys, time, torch
+torch.set_num_threads(1)
+time.perf_counter = time.process_time
 from gane.bench import plain_loop
 from gane.config import resolve
 family, data, steps, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -55,8 +60,9 @@ def write_markdown(rows: dict, args, baseline_commit: str, current_commit: str, 
         "",
         f"Written by `benchmarks/phases.py`: `gane.bench.plain_loop` (the family's phases in a hand-written loop, no "
         f"trainer) on {args.data} with each family's preset networks, batch {args.batch_size}, {args.steps} timed steps "
-        f"after 5 warm-up steps, {args.rounds} alternating rounds on this project's 2-core CPU machine (shared with "
-        f"other jobs, so compare the ratios, which come from the same rounds, rather than the absolute figures). "
+        f"after 5 warm-up steps, {args.rounds} alternating rounds on this project's 2-core CPU machine, one thread, "
+        f"images per CPU second of the measuring process (the machine is shared with other jobs, whose load this "
+        f"clock leaves out). "
         f"Baseline: the package at `{baseline_commit}`; current: `{current_commit}`. Medians of the rounds.",
         "",
         "| family | phases | baseline images/s | current images/s | current / baseline |",
