@@ -155,7 +155,7 @@ def main() -> None:
         "# gane beside pythae 0.1.2, same networks",
         "",
         f"Written by `benchmarks/pythae_compare.py` (pythae {version('pythae')}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads): gane's preset networks for {args.data} plugged into pythae's `VAE` and "
+        f"{torch.get_num_threads()} thread(s)): gane's preset networks for {args.data} plugged into pythae's `VAE` and "
         f"`Adversarial_AE`, batch {args.batch_size}, {args.steps} timed steps after a warm-up, {args.rounds} alternating "
         f"rounds on this project's 2-core CPU machine, timed {'in CPU seconds of the process on one thread' if args.clock == 'cpu' else 'by the wall clock'} "
         "(the machine is shared with other jobs). pythae's trainers do one forward pass per step (and two backward passes "
