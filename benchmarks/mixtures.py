@@ -118,6 +118,17 @@ def speed_section(path: Path) -> list[str]:
     for key, r in speed["rows"].items():
         fam, data = key.split("/")
         lines.append(f"| `{fam}` | {data} | {r['gane']:,.0f} | {r['plain']:,.0f} | {r['gane'] / r['plain']:.2f} |")
+    lines += [
+        "",
+        f"One tick in {speed['steps']} steps weighs {500 / speed['steps']:.1f} times what it does in a run. Where the trainer "
+        "falls behind its plain loop, profiles (cProfile, CPU time) put the difference in the tick and in per-step "
+        "maintenance: with a code mixture (the ae, vae, aae, alphagan and vaegan presets) each tick refits it to 10,000 "
+        "codes with scikit-learn's EM, which costs as much as a few hundred of these steps; each 2-D picture is drawn "
+        "twice a tick (samples.png and pictures/samples-STEP.png, the same for reconstructions); and a moving average "
+        "(--ema, in most presets here) updates parameter by parameter every step. bigan and bigbigan are slow on grid25 "
+        "because of their networks, not the trainer: at width 1 their joint D(x, z) has 1.12 million weights (a 512-wide "
+        "z path and a 1,024-wide joint layer, with dropout), against 67 thousand in gan's D.",
+    ]
     return lines
 
 
