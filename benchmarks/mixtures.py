@@ -8,6 +8,14 @@ PacGAN's measures (Lin et al. 2018), on 2,500 samples: a sample is high quality 
 within 3 standard deviations of the nearest mode's centre (0.03 for ring8, 0.15 for grid25); a
 mode is covered when at least 5 high-quality samples land on it. Runs are kept in
 runs/bench-mixtures/DATA/FAMILY; a finished one is evaluated again, not retrained (--fresh retrains).
+
+    .venv/bin/python benchmarks/mixtures.py --speed 500           # steps/s of every preset (about 20 minutes)
+
+``--speed STEPS`` trains nothing to the end: it times STEPS steps of each preset with the gane
+trainer (gane.bench.gane_loop: one tick at the end, as a run has one every 500 steps) and with
+a plain loop over the same phases and networks (gane.bench.plain_loop), alternating rounds, on
+one thread and in CPU seconds of this process (the machine is shared with other jobs), and
+writes the "Speed" section of mixtures.md (kept in mixtures-speed.json).
 """
 from __future__ import annotations
 
@@ -17,9 +25,14 @@ import shutil
 import sys
 from pathlib import Path
 
+import statistics
+import time
+
 import torch
 
 import gane
+from gane.bench import gane_loop, plain_loop
+from gane.config import resolve
 from gane import pictures
 from gane.config import preset_for
 from gane.data import load_data
@@ -74,11 +87,83 @@ def write_markdown(rows: dict, path: Path) -> None:
         preset = preset_for(fam, data)
         lines.append(f"| `{fam}` | {data} | {r['seconds']:.0f} s | {r['modes']} / {r['of']} | {r['high_quality']:.1%} | "
                      f"{preset.note if preset else 'family defaults'} |")
+    lines += speed_section(path.parent / "mixtures-speed.json")
     lines += ["", "Pictures: 1,000 samples (red) over real points (grey).", ""]
     for key in rows:
         fam, data = key.split("/")
         lines += [f"## {fam} on {data}", "", f"![{fam} on {data}](mixtures/{data}-{fam}.png)", ""]
     path.write_text("\n".join(lines))
+
+
+def speed_section(path: Path) -> list[str]:
+    """The "Speed" section from the --speed measurements, if there are any."""
+    if not path.exists():
+        return []
+    speed = json.loads(path.read_text())
+    lines = [
+        "",
+        "## Speed",
+        "",
+        f"Measured by `benchmarks/mixtures.py --speed {speed['steps']}` with the code at `{speed['commit']}`: "
+        f"{speed['steps']} steps of each preset (its batch size), {speed['rounds']} alternating rounds, one thread, "
+        "steps per CPU second of the measuring process (the 2-core machine is shared with other jobs, whose load this "
+        "clock leaves out; the wall times above are from the full runs, taken on the same machine under other loads). "
+        "**gane trainer**: `gane.bench.gane_loop`, the trainer with its logging, loss checks and one tick at the end "
+        "(pictures and a checkpoint), as a run has one every 500 steps. **plain loop**: `gane.bench.plain_loop`, the "
+        "family's phases over the same networks in a hand-written loop. Medians of the rounds.",
+        "",
+        "| family | data | gane trainer steps/s | plain loop steps/s | trainer / plain loop |",
+        "|---|---|---|---|---|",
+    ]
+    for key, r in speed["rows"].items():
+        fam, data = key.split("/")
+        lines.append(f"| `{fam}` | {data} | {r['gane']:,.0f} | {r['plain']:,.0f} | {r['gane'] / r['plain']:.2f} |")
+    lines += [
+        "",
+        f"One tick in {speed['steps']} steps weighs {500 / speed['steps']:.1f} times what it does in a run. Where the trainer "
+        "falls behind its plain loop, profiles (cProfile, CPU time) put the difference in the tick and in per-step "
+        "maintenance: with a code mixture (the ae, vae, aae, alphagan and vaegan presets) each tick refits it to 10,000 "
+        "codes with scikit-learn's EM, which costs as much as a few hundred of these steps; each 2-D picture is drawn "
+        "twice a tick (samples.png and pictures/samples-STEP.png, the same for reconstructions); and a moving average "
+        "(--ema, in most presets here) updates parameter by parameter every step. bigan and bigbigan are slow on grid25 "
+        "because of their networks, not the trainer: at width 1 their joint D(x, z) has 1.12 million weights (a 512-wide "
+        "z path and a 1,024-wide joint layer, with dropout), against 67 thousand in gan's D.",
+    ]
+    return lines
+
+
+def measure_speed(families, datasets, steps: int, rounds: int, results: Path) -> None:
+    """Steps/s of each preset, gane trainer and plain loop, in alternating rounds (see the module docstring)."""
+    import subprocess
+
+    torch.set_num_threads(1)
+    time.perf_counter = time.process_time  # the clock gane_loop's trainer and plain_loop read
+    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    path = results / "mixtures-speed.json"
+    out = {"steps": steps, "rounds": rounds, "commit": commit, "rows": {}}
+    if path.exists():  # measurements taken with the same settings are kept: presets can be measured in parts
+        old = json.loads(path.read_text())
+        if (old["steps"], old["rounds"]) == (steps, rounds):
+            out["rows"] = old["rows"]
+    for data in datasets:
+        for fam in families:
+            cfg = resolve(fam, data=data, device="cpu")
+            t = cfg.train
+            ways = {
+                "gane": lambda: gane_loop(fam, {"data": data, "device": "cpu"}, steps) / t.batch_size,
+                "plain": lambda: plain_loop(fam, dict(cfg.model.__dict__), data, steps, t.batch_size, t.lr, (t.beta1, t.beta2),
+                                            torch.device("cpu")) / t.batch_size,
+            }
+            runs = {w: [] for w in ways}
+            for r in range(rounds):
+                for w in (list(ways) if r % 2 == 0 else list(reversed(ways))):
+                    runs[w].append(ways[w]())
+            out["rows"][f"{fam}/{data}"] = {w: statistics.median(v) for w, v in runs.items()} | {"rounds": runs}
+            print(f"{fam} on {data}: trainer {out['rows'][f'{fam}/{data}']['gane']:.0f}, plain loop "
+                  f"{out['rows'][f'{fam}/{data}']['plain']:.0f} steps/s", flush=True)
+            path.write_text(json.dumps(out, indent=2))
+            rows = json.loads((results / "mixtures.json").read_text()) if (results / "mixtures.json").exists() else {}
+            write_markdown({k: rows[k] for d in MIXTURES for f in gane.families() if (k := f"{f}/{d}") in rows}, results / "mixtures.md")
 
 
 def main(argv=None) -> int:
@@ -88,11 +173,17 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=Path, default=Path("runs/bench-mixtures"))
     ap.add_argument("--results", type=Path, default=HERE / "results")
     ap.add_argument("--fresh", action="store_true", help="retrain runs that already finished")
+    ap.add_argument("--speed", type=int, metavar="STEPS", help="only time STEPS steps of each preset (see above)")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds of --speed")
     args = ap.parse_args(argv)
     families = args.family or list(gane.families())
     (args.results / "mixtures").mkdir(parents=True, exist_ok=True)
     json_path = args.results / "mixtures.json"
     rows = json.loads(json_path.read_text()) if json_path.exists() else {}
+    if args.speed:
+        measure_speed(families, args.data or list(MIXTURES), args.speed, args.rounds, args.results)
+        print(f"wrote {args.results / 'mixtures.md'}")
+        return 0
     for data in args.data or list(MIXTURES):
         for fam in families:
             print(f"== {fam} on {data}", flush=True)

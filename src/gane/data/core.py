@@ -134,6 +134,9 @@ class EpochSampler:
 class Batch:
     x: torch.Tensor  # (B, C, H, W) in [-1, 1], or (B, D)
     y: torch.Tensor | None = None  # (B,) int64 labels, when the data has them
+    #: tensors one phase of a training step computes for a later phase of the same step (see
+    #: gane.families.sharing); every step gets a new Batch, so nothing here outlives its step
+    shared: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 class Data:

@@ -10,6 +10,9 @@ phase (D, then E), each with its own optimiser; ``--adv-weight`` scales the lear
 rate of E's adversarial step, which is how strongly the codes are pulled to the prior.
 ``--code-mixture K`` samples z from K Gaussians fitted to the codes E(x) instead, for when
 the codes do not fill the prior yet (training still uses the prior).
+D's phase encodes the batch with a graph through E, and E's adversarial phase
+backpropagates through those codes (scored by the updated D): E does not change between
+the two, so this is E's step exactly as if it encoded the batch again.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import torch
 from .. import losses, nets
 from ..errors import GaneError
 from ..fields import opt
+from . import sharing
 from .adversarial import Adversary
 from .base import AdversarialConfig, CodeMixtureOption, CodePart, Family, Phase, register_family
 
@@ -80,12 +84,14 @@ class AAE(Family):
         return rec, {"recon": rec.detach()}
 
     def d_loss(self, batch):
-        with torch.no_grad():
+        with sharing.recording(self.E):  # E's adversarial phase backpropagates through these codes
             z_hat = self.E(batch.x)
-        return self.adv.d_loss(self.D, (self.prior(len(z_hat)),), (z_hat,))  # prior codes are "real"
+        sharing.leave(batch, "E", z_hat=z_hat)
+        return self.adv.d_loss(self.D, (self.prior(len(z_hat)),), (z_hat.detach(),))  # prior codes are "real"
 
     def e_loss(self, batch):
-        return self.adv.g_loss(self.D, (self.E(batch.x),))
+        shared = sharing.take(batch, "E")
+        return self.adv.g_loss(self.D, (shared["z_hat"] if shared else self.E(batch.x),))
 
     def encode(self, x):
         return self.E(x)

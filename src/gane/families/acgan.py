@@ -4,6 +4,8 @@ G(z, c) generates class c (its one-hot joins the code); D, besides real/fake, pr
 the class with an auxiliary head C sharing its body. D and C maximise
 log P(real/fake) + log P(c | x) on real and generated images; G fools D and
 maximises log P(c | G(z, c)). ``gane sample RUN --class K`` draws class K.
+Each step draws one batch of codes: D's phase computes G(z, c) with a graph through G and
+G's phase backpropagates through that same batch (scored by the updated D and C).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from torch import nn
 
 from .. import nets
 from ..fields import opt
+from . import sharing
 from .adversarial import Adversary
 from .base import AdversarialConfig, Family, Phase, register_family
 
@@ -44,16 +47,19 @@ class ACGAN(Family):
     def d_loss(self, batch):
         x, y = batch.x, batch.y
         code = self.prior(len(x))
-        with torch.no_grad():
+        with sharing.recording(self.G):  # G's phase backpropagates through this G(z, c)
             x_fake = self.G(code)
-        loss, logs, r, f = self.adv.d_loss_and_scores(self.D, (x,), (x_fake,))
+        sharing.leave(batch, "G", code=code, x_fake=x_fake)
+        loss, logs, r, f = self.adv.d_loss_and_scores(self.D, (x,), (x_fake.detach(),))
         ce_real = F.cross_entropy(self.C(r.features), y)
         ce_fake = F.cross_entropy(self.C(f.features), self.code_class(code))
         loss = loss + self.config.class_weight * (ce_real + ce_fake)
         return loss, {**logs, "class_ce_real": ce_real.detach(), "class_ce_fake": ce_fake.detach()}
 
     def g_loss(self, batch):
-        code = self.prior(len(batch.x))
-        loss, logs, f = self.adv.g_loss_and_scores(self.D, (self.G(code),), real=(batch.x,))
+        shared = sharing.take(batch, "G")
+        code = shared["code"] if shared else self.prior(len(batch.x))
+        x_fake = shared["x_fake"] if shared else self.G(code)
+        loss, logs, f = self.adv.g_loss_and_scores(self.D, (x_fake,), real=(batch.x,))
         ce = F.cross_entropy(self.C(f.features), self.code_class(code))
         return loss + self.config.class_weight * ce, {**logs, "class_ce": ce.detach()}

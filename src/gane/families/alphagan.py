@@ -6,6 +6,12 @@ E minimises lambda ||x - x_rec||_1 and fools the code discriminator C(z_hat);
 G minimises lambda ||x - x_rec||_1 and fools the image discriminator D on x_rec and x_gen;
 D tells x from x_rec and x_gen; C tells z from z_hat. Any ``--loss`` (non-saturating
 by default); the stabilisers apply to both discriminators.
+
+As in the paper's Algorithm 1, z_hat, x_gen and the decoded codes are computed once per
+step: D's phase computes them with graphs through E and G, C's phase uses z_hat and E and
+G's phase backpropagates through all of them (scored by the updated D and C); only the
+reconstruction term decodes z_hat again, since its gradient must reach E and G's adversarial
+term's must not.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import torch
 
 from .. import nets
 from ..fields import opt
+from . import sharing
 from .adversarial import Adversary
 from .base import AdversarialConfig, CodeMixtureOption, Family, Phase, register_family
 
@@ -43,24 +50,35 @@ class AlphaGAN(Family):
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("C", ("C",), self.c_loss), Phase("EG", ("E", "G"), self.eg_loss)]
 
+    def _codes_and_fakes(self, x):
+        """z_hat = E(x) and G's fakes: reconstructions decoded from the detached z_hat (G's
+        adversarial term on them must not train E), then samples G(z), z ~ p(z)."""
+        z_hat = self.E(x)
+        return z_hat, torch.cat([self.G(z_hat.detach()), self.G(self.prior(len(x)))])
+
     def d_loss(self, batch):
         x = batch.x
-        with torch.no_grad():
-            fakes = torch.cat([self.G(self.E(x)), self.G(self.prior(len(x)))])  # reconstructions, then samples
-        return self.adv.d_loss(self.D, (x,), (fakes,))
+        with sharing.recording(self.E, self.G):  # E and G's phase backpropagates through these
+            z_hat, fakes = self._codes_and_fakes(x)
+        sharing.leave(batch, "C", z_hat=z_hat.detach())
+        sharing.leave(batch, "EG", z_hat=z_hat, fakes=fakes)
+        return self.adv.d_loss(self.D, (x,), (fakes.detach(),))
 
     def c_loss(self, batch):
-        with torch.no_grad():
-            z_hat = self.E(batch.x)
+        shared = sharing.take(batch, "C")
+        if shared:
+            z_hat = shared["z_hat"]
+        else:
+            with torch.no_grad():
+                z_hat = self.E(batch.x)
         return self.adv.d_loss(self.C, (self.prior(len(z_hat)),), (z_hat,))  # prior codes are "real"
 
     def eg_loss(self, batch):
         x = batch.x
-        z_hat = self.E(x)
+        shared = sharing.take(batch, "EG")
+        z_hat, fakes = (shared["z_hat"], shared["fakes"]) if shared else self._codes_and_fakes(x)
         rec = (self.G(z_hat) - x).abs().flatten(1).mean(1).mean()
         code_adv, _ = self.adv.g_loss(self.C, (z_hat,))  # E's adversarial term
-        # G's adversarial term on reconstructions must not train E, so they are decoded from a detached code.
-        fakes = torch.cat([self.G(z_hat.detach()), self.G(self.prior(len(x)))])
         image_adv, logs = self.adv.g_loss(self.D, (fakes,), real=(x,))
         loss = self.config.recon_weight * rec + code_adv + image_adv
         return loss, {"recon_l1": rec.detach(), "code_adv": code_adv.detach(), "image_adv": image_adv.detach(), **logs}

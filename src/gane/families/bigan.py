@@ -13,6 +13,11 @@ cover a region of the prior rather than one point of it (``encode`` returns the 
 real pairs are (x, (E(x), y)) and generated pairs (G(z, y), (z, y)); the encoder also
 learns to predict the class (cross-entropy on the labels) so that it can encode
 unlabelled images.
+
+D's phase computes each step's E(x), z and G(z) once, with graphs through E and G, and E and
+G's phase backpropagates through those same pairs (scored by the updated D) rather than
+encoding and generating again: one forward pass of E and G per step, which ALI's reference
+code shares between both players' losses too.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import torch.nn.functional as F
 
 from .. import nets
 from ..fields import opt
+from . import sharing
 from .adversarial import Adversary
 from .base import AdversarialConfig, Family, Phase, register_family
 
@@ -75,20 +81,25 @@ class BiGAN(Family):
             return z, None
         return torch.cat([z, F.one_hot(y, self.classes).to(z.dtype)], 1), logits
 
+    def _pairs(self, batch):
+        """This step's E's code (with class logits, None when unconditional), z and G(z)."""
+        z_hat, logits = self._real_code(batch.x, batch.y)
+        z = self.prior(len(batch.x))
+        return z_hat, logits, z, self.G(z)
+
     def d_loss(self, batch):
         x = batch.x
-        with torch.no_grad():
-            z_hat, _ = self._real_code(x, batch.y)
-            z = self.prior(len(x))
-            x_fake = self.G(z)
-        return self.adv.d_loss(self.D, (x, z_hat), (x_fake, z))  # (x, E(x)) is "real"
+        with sharing.recording(self.E, self.G):  # E and G's phase backpropagates through these
+            z_hat, logits, z, x_fake = self._pairs(batch)
+        sharing.leave(batch, "EG", pairs=(z_hat, logits, z, x_fake))
+        return self.adv.d_loss(self.D, (x, z_hat.detach()), (x_fake.detach(), z))  # (x, E(x)) is "real"
 
     def eg_loss(self, batch):
         x = batch.x
-        z = self.prior(len(x))
-        z_hat, logits = self._real_code(x, batch.y)
+        shared = sharing.take(batch, "EG")
+        z_hat, logits, z, x_fake = shared["pairs"] if shared else self._pairs(batch)
         # G wants its pairs called real; E wants its pairs called fake.
-        g, logs = self.adv.g_loss(self.D, (self.G(z), z), real=(x, z_hat.detach()))
+        g, logs = self.adv.g_loss(self.D, (x_fake, z), real=(x, z_hat.detach()))
         loss = g + self.adv.g_flipped_loss(self.D, (x, z_hat))
         if logits is not None:
             ce = F.cross_entropy(logits, batch.y)

@@ -5,15 +5,17 @@ D minimises D(x) + max(0, m - D(G(z))) (the margin loss: low energy on data, at 
 samples); G minimises D(G(z)) + pt_weight * PT, where the pulling-away term PT, the mean
 squared cosine similarity between the D-codes of a batch of samples, keeps G from collapsing.
 EBGAN's loss is its own, so ``--loss`` and the logit-based stabilisers do not apply.
+D's phase computes G(z) with a graph through G and G's phase backpropagates through that
+same batch of samples (its energy under the updated D) instead of running G again.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 
 from .. import losses, nets
 from ..fields import opt
+from . import sharing
 from .base import Family, FamilyConfig, Phase, register_family
 
 
@@ -39,14 +41,17 @@ class EBGAN(Family):
         return [Phase("D", ("D",), self.d_loss), Phase("G", ("G",), self.g_loss)]
 
     def d_loss(self, batch):
-        with torch.no_grad():
+        with sharing.recording(self.G):  # G's phase backpropagates through these samples
             x_fake = self.G(self.prior(len(batch.x)))
-        real_energy, fake_energy = self.D(batch.x), self.D(x_fake)
+        sharing.leave(batch, "G", x_fake=x_fake)
+        real_energy, fake_energy = self.D(batch.x), self.D(x_fake.detach())
         loss = losses.ebgan_margin(real_energy, fake_energy, self.config.margin)
         return loss, {"energy(real)": real_energy.mean().detach(), "energy(fake)": fake_energy.mean().detach()}
 
     def g_loss(self, batch):
-        energy, code = self.D.energy_and_code(self.G(self.prior(len(batch.x))))
+        shared = sharing.take(batch, "G")
+        x_fake = shared["x_fake"] if shared else self.G(self.prior(len(batch.x)))
+        energy, code = self.D.energy_and_code(x_fake)
         loss = energy.mean()
         logs = {}
         if self.config.pt_weight > 0:

@@ -6,6 +6,10 @@ lsgan instead, and ``--spectral-norm``, ``--r1``, ``--feature-matching`` and ``-
 stabilise D. ``--conditional`` makes it a class-conditional GAN: the class one-hot
 joins the code G(z, y), and D is a projection discriminator of (x, y) (Miyato & Koyama 2018).
 No encoder: use bigan for a GAN that can also encode.
+
+Each step draws one batch of codes: D's phase computes G(z) with a graph through G and
+G's phase backpropagates through that same G(z) (scored by the updated D), as the PyTorch
+DCGAN example does, rather than running G again on fresh codes.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 
 from .. import nets
 from ..fields import opt
+from . import sharing
 from .adversarial import Adversary
 from .base import AdversarialConfig, Family, Phase, register_family
 
@@ -44,9 +49,12 @@ class GAN(Family):
 
     def d_loss(self, batch):
         x = batch.x
-        x_fake, y_fake = self._fake(len(x))
+        with sharing.recording(self.G):  # G's phase backpropagates through this G(z)
+            x_fake, y_fake = self._fake(len(x))
+        sharing.leave(batch, "G", x_fake=x_fake, y_fake=y_fake)
         return self.adv.d_loss(self.D, (x,), (x_fake.detach(),), batch.y if self.classes else None, y_fake)
 
     def g_loss(self, batch):
-        x_fake, y_fake = self._fake(len(batch.x))
+        shared = sharing.take(batch, "G")
+        x_fake, y_fake = (shared["x_fake"], shared["y_fake"]) if shared else self._fake(len(batch.x))
         return self.adv.g_loss(self.D, (x_fake,), y_fake, real=(batch.x,), y_real=batch.y if self.classes else None)

@@ -7,6 +7,8 @@ min_{G,Q} V_GAN - lambda (E log Q(c1 | G(z, c)) + lambda_cont E log Q(c_cont | G
 with a Gaussian of unit variance for the continuous codes. Without labels, c1 tends to
 pick up the digit class and c2, c3 the slant and width: ``gane sample RUN --sweep c1``
 draws the classic "varying c1" grid (one row per z, one column per category).
+Each step draws one batch of codes: D's phase computes G(z, c) with a graph through G and
+G's phase backpropagates through that same batch (scored by the updated D and Q).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from torch import nn
 from .. import nets
 from ..errors import GaneError
 from ..fields import opt
+from . import sharing
 from .adversarial import Adversary
 from .base import AdversarialConfig, CodePart, Family, Phase, register_family
 
@@ -81,14 +84,17 @@ class InfoGAN(Family):
 
     def d_loss(self, batch):
         code = self.prior(len(batch.x))
-        with torch.no_grad():
+        with sharing.recording(self.G):  # G's phase backpropagates through this G(z, c)
             x_fake = self.G(code)
-        loss, logs, _, f = self.adv.d_loss_and_scores(self.D, (batch.x,), (x_fake,))
+        sharing.leave(batch, "G", code=code, x_fake=x_fake)
+        loss, logs, _, f = self.adv.d_loss_and_scores(self.D, (batch.x,), (x_fake.detach(),))
         info, info_logs = self.info_loss(f.features, code)
         return loss + info, {**logs, **info_logs}
 
     def g_loss(self, batch):
-        code = self.prior(len(batch.x))
-        loss, logs, f = self.adv.g_loss_and_scores(self.D, (self.G(code),), real=(batch.x,))
+        shared = sharing.take(batch, "G")
+        code = shared["code"] if shared else self.prior(len(batch.x))
+        x_fake = shared["x_fake"] if shared else self.G(code)
+        loss, logs, f = self.adv.g_loss_and_scores(self.D, (x_fake,), real=(batch.x,))
         info, info_logs = self.info_loss(f.features, code)
         return loss + info, {**logs, **info_logs}

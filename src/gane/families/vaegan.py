@@ -8,6 +8,11 @@ E minimises beta L_prior + L_llike; G minimises gamma L_llike - L_GAN (non-satur
 by default, any ``--loss``); D maximises L_GAN. ``--pixel`` adds a pixel-space squared
 error to E's and G's reconstruction terms (0 = the paper's objective). ``--code-mixture K``
 samples z from K Gaussians fitted to the posterior means (G still trains on z_p ~ N(0, I)).
+
+As in the paper's Algorithm 1, which takes all three updates from one forward pass, each
+step samples z ~ q(z|x) and z_p once: E's phase draws z (and D's features of x, which no
+phase before D's changes), G's phase decodes that z and z_p, and D's phase scores those
+same x~ and x_p rather than encoding and decoding again.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import torch
 
 from .. import losses, nets
 from ..fields import opt
+from . import sharing
 from .adversarial import Adversary
 from .base import AdversarialConfig, CodeMixtureOption, Family, Phase, register_family
 
@@ -53,37 +59,55 @@ class VAEGAN(Family):
         mu, logvar = self.posterior(x)
         return self.G(nets.reparameterize(mu, logvar)), mu, logvar
 
-    def _llike(self, x, x_rec):
-        """1/2 ||f(x) - f(x~)||^2 per example (summed over features), plus the optional pixel term."""
-        with torch.no_grad():
-            f_real = self.D.features(x)
+    def _llike(self, x, x_rec, f_real=None):
+        """1/2 ||f(x) - f(x~)||^2 per example (summed over features), plus the optional pixel term.
+        ``f_real``: D's features of x when already computed this step."""
+        if f_real is None:
+            with torch.no_grad():
+                f_real = self.D.features(x)
         feat = 0.5 * losses.sum_squared_error(self.D.features(x_rec), f_real)
         pixel = losses.sum_squared_error(x_rec, x) if self.config.pixel > 0 else feat.new_zeros(())
         return feat, pixel
 
     def e_loss(self, batch):
         x = batch.x
-        x_rec, mu, logvar = self._reconstruct_sampled(x)
-        feat, pixel = self._llike(x, x_rec)
+        mu, logvar = self.posterior(x)
+        z = nets.reparameterize(mu, logvar)
+        x_rec = self.G(z)
+        with torch.no_grad():
+            f_real = self.D.features(x)
+        sharing.leave(batch, "G", z=z.detach(), f_real=f_real)
+        feat, pixel = self._llike(x, x_rec, f_real)
         kl = losses.gaussian_kl(mu, logvar)
         loss = self.config.beta * kl + feat + self.config.pixel * pixel
         return loss, {"kl": kl.detach(), "feature_recon": feat.detach(), "pixel_recon": pixel.detach()}
 
     def g_loss(self, batch):
         x = batch.x
-        with torch.no_grad():
-            z = nets.reparameterize(*self.posterior(x))
+        shared = sharing.take(batch, "G")
+        if shared:
+            z, f_real = shared["z"], shared["f_real"]
+        else:
+            f_real = None
+            with torch.no_grad():
+                z = nets.reparameterize(*self.posterior(x))
         x_rec, x_p = self.G(z), self.G(self.prior(len(x)))
-        feat, pixel = self._llike(x, x_rec)
-        adv, logs = self.adv.g_loss(self.D, (torch.cat([x_rec, x_p]),), real=(x,))
+        fakes = torch.cat([x_rec, x_p])
+        sharing.leave(batch, "D", fakes=fakes.detach())
+        feat, pixel = self._llike(x, x_rec, f_real)
+        adv, logs = self.adv.g_loss(self.D, (fakes,), real=(x,))
         return self.config.gamma * (feat + self.config.pixel * pixel) + adv, logs
 
     def d_loss(self, batch):
         x = batch.x
-        with torch.no_grad():
-            x_rec, _, _ = self._reconstruct_sampled(x)
-            x_p = self.G(self.prior(len(x)))
-        return self.adv.d_loss(self.D, (x,), (torch.cat([x_rec, x_p]),))
+        shared = sharing.take(batch, "D")
+        if shared:
+            fakes = shared["fakes"]
+        else:
+            with torch.no_grad():
+                x_rec, _, _ = self._reconstruct_sampled(x)
+                fakes = torch.cat([x_rec, self.G(self.prior(len(x)))])
+        return self.adv.d_loss(self.D, (x,), (fakes,))
 
     def encode(self, x):
         """The posterior mean."""

@@ -29,10 +29,24 @@ def train_only(model: torch.nn.Module, phase: Phase) -> None:
         getattr(model, name).requires_grad_(True)
 
 
+class PhaseSwitch:
+    """``train_only`` from flat parameter lists made once: a step sets each flag directly instead of
+    walking every module in every phase."""
+
+    def __init__(self, model: torch.nn.Module, phases: list[Phase]):
+        self.params = list(model.parameters())
+        trained = {p.name: {id(q) for q in phase_parameters(model, p)} for p in phases}
+        self.flags = {name: [id(q) in ids for q in self.params] for name, ids in trained.items()}
+
+    def __call__(self, phase: Phase) -> None:
+        for p, flag in zip(self.params, self.flags[phase.name]):
+            p.requires_grad_(flag)
+
+
 def make_optimizer(params, lr: float, betas: tuple[float, float], fused: bool, capturable: bool = False) -> torch.optim.Adam:
     """Adam; ``fused`` takes the single-kernel implementation (CUDA and CPU), ``capturable`` keeps its
     step counter on the device so that a CUDA graph can replay the update."""
-    kwargs: dict = {"fused": True} if fused else {}
+    kwargs: dict = {"fused": True} if fused else {"foreach": True}  # on the CPU torch would loop over tensors
     if capturable:
         kwargs["capturable"] = True
     return torch.optim.Adam(params, lr=lr, betas=betas, **kwargs)
@@ -77,6 +91,7 @@ class StepRunner:
         self.device_type = device.type
         self.bf16 = precision == "bf16"
         self.average_gradients = average_gradients
+        self.switch = PhaseSwitch(model, phases)
         self.autocast_cache = True  # off while a CUDA graph is captured: casts must happen inside the graph
 
     def _autocast(self):
@@ -89,7 +104,7 @@ class StepRunner:
         for phase in self.phases:
             if step % phase.every:
                 continue
-            train_only(self.model, phase)
+            self.switch(phase)
             opt = self.optimizers[phase.name]
             with self._autocast():
                 loss, logs = phase.loss(batch)

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import random
+import shutil
 import signal
 import sys
 import threading
@@ -290,9 +291,11 @@ class Trainer:
         step, keep = self.step, self.cfg.train.keep_checkpoints
 
         def write():
-            for name, picture in pictures.items():
-                picture.save(self.run_dir / f"{name}.png")
-                picture.save(self.run_dir / "pictures" / f"{name}-{step:08d}.png")
+            for name, picture in pictures.items():  # drawn once, then copied to the run folder's latest picture
+                kept = picture.save(self.run_dir / "pictures" / f"{name}-{step:08d}.png")
+                tmp = self.run_dir / f".{name}.tmp.png"
+                shutil.copyfile(kept, tmp)
+                os.replace(tmp, self.run_dir / f"{name}.png")
             write_checkpoint(self.run_dir, state, keep)
             self._write_config()
 
