@@ -12,8 +12,8 @@ runs/bench-mixtures/DATA/FAMILY; a finished one is evaluated again, not retraine
     .venv/bin/python benchmarks/mixtures.py --speed 500           # steps/s of every preset (about 20 minutes)
 
 ``--speed STEPS`` trains nothing to the end: it times STEPS steps of each preset with the gane
-trainer (gane.bench.gane_loop: one tick at the end, as a run has one every 500 steps) and with
-a plain loop over the same phases and networks (gane.bench.plain_loop), alternating rounds, on
+trainer (gane.bench.gane_loop: one tick inside the timed steps, as a run has one every 500 steps) and
+with a plain loop over the same phases, networks and moving average (gane.bench.plain_loop), alternating rounds, on
 one thread and in CPU seconds of this process (the machine is shared with other jobs), and
 writes the "Speed" section of mixtures.md (kept in mixtures-speed.json).
 """
@@ -108,9 +108,9 @@ def speed_section(path: Path) -> list[str]:
         f"{speed['steps']} steps of each preset (its batch size), {speed['rounds']} alternating rounds, one thread, "
         "steps per CPU second of the measuring process (the 2-core machine is shared with other jobs, whose load this "
         "clock leaves out; the wall times above are from the full runs, taken on the same machine under other loads). "
-        "**gane trainer**: `gane.bench.gane_loop`, the trainer with its logging, loss checks and one tick at the end "
-        "(pictures and a checkpoint), as a run has one every 500 steps. **plain loop**: `gane.bench.plain_loop`, the "
-        "family's phases over the same networks in a hand-written loop. Medians of the rounds.",
+        "**gane trainer**: `gane.bench.gane_loop`, the trainer with its logging, loss checks and one tick inside the timed "
+        "steps (pictures and a checkpoint), as a run has one every 500 steps. **plain loop**: `gane.bench.plain_loop`, the "
+        "family's phases over the same networks, with the preset's moving average, in a hand-written loop. Medians of the rounds.",
         "",
         "| family | data | gane trainer steps/s | plain loop steps/s | trainer / plain loop |",
         "|---|---|---|---|---|",
@@ -152,7 +152,7 @@ def measure_speed(families, datasets, steps: int, rounds: int, results: Path) ->
             ways = {
                 "gane": lambda: gane_loop(fam, {"data": data, "device": "cpu"}, steps) / t.batch_size,
                 "plain": lambda: plain_loop(fam, dict(cfg.model.__dict__), data, steps, t.batch_size, t.lr, (t.beta1, t.beta2),
-                                            torch.device("cpu")) / t.batch_size,
+                                            torch.device("cpu"), ema=t.ema) / t.batch_size,
             }
             runs = {w: [] for w in ways}
             for r in range(rounds):

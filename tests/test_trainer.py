@@ -242,3 +242,16 @@ def test_a_checkpoint_config_naming_another_family_names_the_file(tmp_path, imag
     with pytest.raises(GaneError, match="names family 'ae', but its model options do not fit") as e:
         gane.load(out)
     assert str(config) in str(e.value)
+
+
+def test_a_compiler_failure_is_a_clear_error(tmp_path, vector_npz, monkeypatch):
+    """torch.compile can fail inside the first step (it did in float32 on an H200); the user gets a GaneError."""
+    from gane.train.step import StepRunner
+
+    def compiler_error(self, batch, step):
+        raise AssertionError("expected size 64==64, stride 196==1 at dim=1")
+
+    monkeypatch.setattr(StepRunner, "__call__", compiler_error)
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: None)
+    with pytest.raises(GaneError, match="--compile: torch.compile could not compile.*stride 196==1.*without --compile"):
+        gane.train("gan", data=f"npz:{vector_npz}", steps=2, compile=True, device="cpu", out=str(tmp_path / "c"), **TINY)
