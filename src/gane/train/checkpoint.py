@@ -130,20 +130,6 @@ def write_checkpoint(run_dir: Path, ckpt: CheckpointState, keep: int = 2) -> Pat
     return final
 
 
-def save_checkpoint(
-    run_dir: Path,
-    step: int,
-    config: dict,
-    model: torch.nn.Module,
-    optimizers: dict[str, torch.optim.Optimizer],
-    ema: torch.nn.Module | None,
-    extra_state: dict,
-    keep: int = 2,
-) -> Path:
-    """Capture and write a checkpoint in one go."""
-    return write_checkpoint(run_dir, capture_checkpoint(step, config, model, optimizers, ema, extra_state), keep)
-
-
 def _py_random_state():
     version, internal, gauss = random.getstate()
     return [version, list(internal), gauss]

@@ -223,26 +223,28 @@ class Trainer:
 
     def _check_finite(self) -> None:
         """Refuse to write NaN or infinite weights, moving averages, buffers or optimizer state."""
-        named = [(f"{k}", v) for k, v in self.model.state_dict().items()]
+        def trained_by(key: str) -> set[str]:  # the phases updating the network a state_dict key belongs to
+            return {p.name for p in self.phases if key.split(".")[0] in p.modules}
+
+        entries = [(k, v, trained_by(k)) for k, v in self.model.state_dict().items()]  # (what, tensor, phases)
         if self.ema is not None:
-            named += [(f"the moving average of {k}", v) for k, v in self.ema.module.state_dict().items()]
+            entries += [(f"the moving average of {k}", v, trained_by(k)) for k, v in self.ema.module.state_dict().items()]
         for phase, opt in self.optimizers.items():
             for i, st in enumerate(opt.state.values()):
-                named += [(f"the {phase} phase's Adam {k} of parameter {i}", v) for k, v in st.items() if torch.is_tensor(v)]
-        floats = [(k, v) for k, v in named if v.is_floating_point()]
-        if not floats:
+                entries += [(f"the {phase} phase's Adam {k} of parameter {i}", v, {phase}) for k, v in st.items() if torch.is_tensor(v)]
+        entries = [e for e in entries if e[1].is_floating_point()]
+        if not entries:
             return
-        checks = [torch.isfinite(v).all() for _, v in floats]
+        checks = [torch.isfinite(v).all() for _, v, _ in entries]
         ok: dict[int, bool] = {}
         for device in {c.device for c in checks}:  # one transfer per device (Adam's step counters may sit on the CPU)
             where = [i for i, c in enumerate(checks) if c.device == device]
             ok.update(zip(where, torch.stack([checks[i] for i in where]).cpu().tolist()))
         if all(ok.values()):
             return
-        bad = [k for i, (k, _) in enumerate(floats) if not ok[i]]
-        top = {k.removeprefix("the moving average of ").split(".")[0] for k in bad}
-        phases = [p.name for p in self.phases if top & set(p.modules)] or [p.name for p in self.phases if p.name in " ".join(bad)]
-        where = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        bad = [entries[i] for i in range(len(entries)) if not ok[i]]
+        phases = [p.name for p in self.phases if any(p.name in ph for _, _, ph in bad)]
+        where = ", ".join(k for k, _, _ in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
         raise TrainingDiverged(
             f"Training diverged: at step {self.step}, with finite losses, the update of the {'/'.join(phases) or 'last'} phase "
             f"left non-finite values in {where}. No checkpoint was written for step {self.step}; "
@@ -322,8 +324,9 @@ class Trainer:
                     child.compile()
         runner = StepRunner(self.model, self.phases, self.optimizers, self.device, t.precision,
                             self.dist.average_gradients if self.dist.world > 1 else None)
+        self.graphed = None
         if t.cuda_graph:
-            step = GraphedStep(runner, self.ema, self.averaged)
+            step = self.graphed = GraphedStep(runner, self.ema, self.averaged)
         else:
             def step(batch, number):
                 out = runner(batch, number)
@@ -418,7 +421,7 @@ class Trainer:
                 signal.signal(signal.SIGINT, previous_handler)
         seconds = time.perf_counter() - t0
         images = (self.step - start_step) * t.batch_size
-        if self.dist.is_main and isinstance(step_fn, GraphedStep) and step_fn.failed:
+        if self.dist.is_main and self.graphed is not None and self.graphed.failed:
             print(f"gane: note: --cuda-graph could not capture a {self.cfg.family} step ({step_fn.failed}); "
                   "it trained without the graph.", flush=True)
         if stopped_early and self.dist.is_main:
