@@ -186,3 +186,12 @@ def test_a_preset_with_a_known_limit_says_so(tmp_path, capsys):
     ring = [line for line in lines if line.startswith("ring8:")]
     assert len(grid) == 1 and "(known limit: covers about 9 of the 25 modes" in grid[0]
     assert len(ring) == 1 and "known limit" not in ring[0]
+
+
+def test_bench_refuses_bad_values_before_timing_anything(capsys):
+    for args, phrase in ((["--steps", "30"], "multiple of 25"), (["--steps", "-25"], "positive multiple of 25"),
+                         (["--repeats", "0"], "--repeats must be at least 1"), (["--variants", "bogus"], "Unknown bench variant")):
+        code, _, err = run(capsys, "bench", "train", "bigan", *args)
+        assert_user_error(code, err, phrase)
+    code, _, err = run(capsys, "bench", "train", "bigan", "--device", "cpu", "--variants", "cuda-graph", "--steps", "25")
+    assert_user_error(code, err, "need a CUDA GPU")

@@ -104,8 +104,10 @@ def bench_train(family: str, data: str = "mnist-5k", steps: int = 500, batch_siz
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise GaneError(f"Unknown bench variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}.")
-    if steps % WARMUP:
-        raise GaneError(f"--steps must be a multiple of {WARMUP} (the trainer's timed stretch is read from its log); got {steps}.")
+    if steps < WARMUP or steps % WARMUP:
+        raise GaneError(f"--steps must be a positive multiple of {WARMUP} (the trainer's timed stretch is read from its log); got {steps}.")
+    if repeats < 1:
+        raise GaneError(f"--repeats must be at least 1 (got {repeats}).")
     options = {"data": data, "batch_size": batch_size, "device": device}
     if width is not None:
         options["width"] = width
