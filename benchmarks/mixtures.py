@@ -12,10 +12,11 @@ runs/bench-mixtures/DATA/FAMILY; a finished one is evaluated again, not retraine
     .venv/bin/python benchmarks/mixtures.py --speed 500           # steps/s of every preset (about 20 minutes)
 
 ``--speed STEPS`` trains nothing to the end: it times STEPS steps of each preset with the gane
-trainer (gane.bench.gane_loop: one tick inside the timed steps, as a run has one every 500 steps) and
-with a plain loop over the same phases, networks and moving average (gane.bench.plain_loop), alternating rounds, on
-one thread and in CPU seconds of this process (the machine is shared with other jobs), and
-writes the "Speed" section of mixtures.md (kept in mixtures-speed.json).
+trainer (gane.bench.gane_loop), once with one tick inside the timed steps (as a run has one every
+500 steps) and once without, and with a plain loop over the same phases, networks and moving
+average (gane.bench.plain_loop), in alternating rounds, on one thread and in CPU seconds of this
+process (the machine is shared with other jobs), and writes the "Speed" section of mixtures.md
+(kept in mixtures-speed.json).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import time
 import torch
 
 import gane
-from gane.bench import gane_loop, plain_loop
+from gane.bench import WARMUP, gane_loop, plain_loop
 from gane.config import resolve
 from gane import pictures
 from gane.config import preset_for
@@ -100,34 +101,47 @@ def speed_section(path: Path) -> list[str]:
     if not path.exists():
         return []
     speed = json.loads(path.read_text())
+    rows = speed["rows"]
+    if not all("no_tick" in r for r in rows.values()):
+        return []  # measured by an earlier version of this script, without the trainer's steps alone
     lines = [
         "",
         "## Speed",
         "",
-        f"Measured by `benchmarks/mixtures.py --speed {speed['steps']}` with the code at `{speed['commit']}`: "
-        f"{speed['steps']} steps of each preset (its batch size), {speed['rounds']} alternating rounds, one thread, "
+        f"Measured by `benchmarks/mixtures.py --speed {speed['steps']} --rounds {speed['rounds']}` with the code at "
+        f"`{speed['commit']}`: {speed['steps']} steps of each preset (its batch size) after {WARMUP} untimed ones, one thread, "
         "steps per CPU second of the measuring process (the 2-core machine is shared with other jobs, whose load this "
-        "clock leaves out; the wall times above are from the full runs, taken on the same machine under other loads). "
-        "**gane trainer**: `gane.bench.gane_loop`, the trainer with its logging, loss checks and one tick inside the timed "
-        "steps (pictures and a checkpoint), as a run has one every 500 steps. **plain loop**: `gane.bench.plain_loop`, the "
-        "family's phases over the same networks, with the preset's moving average, in a hand-written loop. Medians of the rounds.",
+        "clock leaves out; the wall times above are from the full runs, taken on the same machine under other loads), "
+        "in alternating rounds; medians of the rounds. **trainer, one tick**: `gane.bench.gane_loop`, the trainer with "
+        f"its logging and loss checks and one tick inside the timed steps (pictures, the code mixture's fit where the "
+        f"preset has one, a checkpoint), as a run has one every 500 steps. **trainer, steps only**: the same with no tick "
+        "inside the timed steps. **plain loop**: `gane.bench.plain_loop`, the family's phases over the same networks, "
+        "with the preset's moving average, in a hand-written loop.",
         "",
-        "| family | data | gane trainer steps/s | plain loop steps/s | trainer / plain loop |",
-        "|---|---|---|---|---|",
+        "| family | data | trainer, one tick | trainer, steps only | plain loop | one tick / plain | steps only / plain |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for key, r in speed["rows"].items():
+    for key, r in rows.items():
         fam, data = key.split("/")
-        lines.append(f"| `{fam}` | {data} | {r['gane']:,.0f} | {r['plain']:,.0f} | {r['gane'] / r['plain']:.2f} |")
+        lines.append(f"| `{fam}` | {data} | {r['gane']:,.0f} | {r['no_tick']:,.0f} | {r['plain']:,.0f} | "
+                     f"{r['gane'] / r['plain']:.2f} | {r['no_tick'] / r['plain']:.2f} |")
+    steps_only = sorted(r["no_tick"] / r["plain"] for r in rows.values())
+    with_tick = sorted(r["gane"] / r["plain"] for r in rows.values())
     lines += [
         "",
-        f"One tick in {speed['steps']} steps weighs {500 / speed['steps']:.1f} times what it does in a run. Where the trainer "
-        "falls behind its plain loop, profiles (cProfile, CPU time) put the difference in the tick and in per-step "
-        "maintenance: with a code mixture (the ae, vae, aae, alphagan and vaegan presets) each tick refits it to 10,000 "
-        "codes with scikit-learn's EM, which costs as much as a few hundred of these steps; each 2-D picture is drawn "
-        "twice a tick (samples.png and pictures/samples-STEP.png, the same for reconstructions); and a moving average "
-        "(--ema, in most presets here) updates parameter by parameter every step. bigan and bigbigan are slow on grid25 "
-        "because of their networks, not the trainer: at width 1 their joint D(x, z) has 1.12 million weights (a 512-wide "
-        "z path and a 1,024-wide joint layer, with dropout), against 67 thousand in gan's D.",
+        f"Between ticks the trainer runs at the plain loop's speed: steps only / plain is {statistics.median(steps_only):.2f} "
+        f"at the median ({steps_only[0]:.2f} to {steps_only[-1]:.2f}; single rounds on this shared machine vary by more "
+        f"than the spread). With its tick the median is {statistics.median(with_tick):.2f} ({with_tick[0]:.2f} to "
+        f"{with_tick[-1]:.2f}): the tick's work is what a plain loop does not do, and it weighs most where a step is "
+        "cheapest. Its parts, profiled with cProfile on ae/grid25 (a step there takes about 3 ms): refitting the code mixture "
+        "to 10,000 codes (scikit-learn's k-means then EM; the ae, vae, aae, alphagan and vaegan presets have one) about "
+        "0.15 s, which is what lets every checkpoint sample from a density that matches its own encoder; drawing the "
+        "2-D pictures with matplotlib and writing the checkpoint, on a background thread, about as much again. A fit "
+        "started from the previous tick's mixture was 2 to 3 times cheaper, but early in training the codes move so far "
+        "between ticks that EM stayed in the old fit's poor optimum (aae on ring8 covered 6 of 8 modes, not 8), so every "
+        "fit starts afresh. bigan and bigbigan are slow on grid25 because of their networks, not the trainer: at width 1 "
+        "their joint D(x, z) has 1.12 million weights (a 512-wide z path and a 1,024-wide joint layer, with dropout), "
+        "against 67 thousand in gan's D.",
     ]
     return lines
 
@@ -145,12 +159,16 @@ def measure_speed(families, datasets, steps: int, rounds: int, results: Path) ->
         old = json.loads(path.read_text())
         if (old["steps"], old["rounds"]) == (steps, rounds):
             out["rows"] = old["rows"]
+    # One untimed run first: what a process pays once (imports, matplotlib's first figure) is not
+    # a cost of the preset that happens to be measured first.
+    gane_loop(families[0], {"data": datasets[0], "device": "cpu"}, WARMUP)
     for data in datasets:
         for fam in families:
             cfg = resolve(fam, data=data, device="cpu")
             t = cfg.train
             ways = {
                 "gane": lambda: gane_loop(fam, {"data": data, "device": "cpu"}, steps) / t.batch_size,
+                "no_tick": lambda: gane_loop(fam, {"data": data, "device": "cpu"}, steps, tick=False) / t.batch_size,
                 "plain": lambda: plain_loop(fam, dict(cfg.model.__dict__), data, steps, t.batch_size, t.lr, (t.beta1, t.beta2),
                                             torch.device("cpu"), ema=t.ema) / t.batch_size,
             }

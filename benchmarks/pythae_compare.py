@@ -38,6 +38,10 @@ from gane.families import build_family
 
 HERE = Path(__file__).resolve().parent
 PYTHAE = {"vae": ("VAE", "BaseTrainer"), "aae": ("Adversarial_AE", "AdversarialTrainer")}
+# The rows: a gane family with model options, beside pythae's model of that family. The AAE
+# is timed with both of its schedules (gane.families.aae): the paper's three phases, and the
+# joint update that pythae's Adversarial_AE also makes.
+ROWS = {"vae": ("vae", {}), "aae": ("aae", {}), "aae --schedule joint": ("aae", {"schedule": "joint"})}
 
 
 def pythae_trainer(family: str, data: str, steps: int, batch_size: int, tmp: str):
@@ -117,7 +121,7 @@ def pythae_images_per_second(family: str, data: str, steps: int, batch_size: int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--family", action="append", choices=sorted(PYTHAE), help="default: vae and aae")
+    ap.add_argument("--row", action="append", choices=list(ROWS), help="default: all of them")
     ap.add_argument("--data", default="mnist-5k")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=64)
@@ -132,14 +136,14 @@ def main() -> None:
         torch.set_num_threads(1)
         time.perf_counter = time.process_time  # read by pythae_images_per_second, gane's trainer and plain_loop
 
-    families = args.family or ["vae", "aae"]
+    families = args.row or list(ROWS)
     device = torch.device("cpu")
     ways = {
-        "pythae": lambda f: pythae_images_per_second(f, args.data, args.steps, args.batch_size),
-        "gane phases, plain loop": lambda f: _plain(f, args, device),
+        "pythae": lambda f: pythae_images_per_second(ROWS[f][0], args.data, args.steps, args.batch_size),
+        "gane phases, plain loop": lambda f: _plain(*ROWS[f], args, device),
     }
     if args.with_trainer:
-        ways["gane trainer"] = lambda f: gane_loop(f, {"data": args.data, "batch_size": args.batch_size, "device": "cpu"}, args.steps)
+        ways["gane trainer"] = lambda f: gane_loop(ROWS[f][0], {"data": args.data, "batch_size": args.batch_size, "device": "cpu", **ROWS[f][1]}, args.steps)
     runs = {f: {w: [] for w in ways} for f in families}
     for r in range(args.rounds):
         for f in families:
@@ -161,7 +165,9 @@ def main() -> None:
         "(the machine is shared with other jobs). pythae's trainers do one forward pass per step (and two backward passes "
         "for the AAE), and their figure includes their own per-step work (a DataLoader over per-example dicts, three "
         "`.item()` calls a step); gane's phases run in a plain loop with none of that (`gane bench train` measures the gane "
-        "trainer against that loop). gane's AAE runs its three phases: reconstruction; D; E's adversarial step. "
+        "trainer against that loop). gane's AAE runs the three phases of its default schedule (reconstruction; D; E's "
+        "adversarial step: two forward and two backward passes of E a step), or with `--schedule joint` the two of "
+        "pythae's (D; E and G on reconstruction plus the adversarial term: one of each). "
         "Medians of the rounds, images/s.",
         "",
         "| family | " + " | ".join(ways) + " | " + " | ".join(f"{w} / pythae" for w in ways if w != "pythae") + " |",
@@ -175,8 +181,8 @@ def main() -> None:
     print(args.out.read_text())
 
 
-def _plain(family: str, args, device) -> float:
-    cfg = resolve(family, data=args.data, batch_size=args.batch_size, device="cpu")
+def _plain(family: str, options: dict, args, device) -> float:
+    cfg = resolve(family, data=args.data, batch_size=args.batch_size, device="cpu", **options)
     t = cfg.train
     return plain_loop(family, dict(cfg.model.__dict__), args.data, args.steps, args.batch_size, t.lr, (t.beta1, t.beta2), device)
 

@@ -103,6 +103,23 @@ def test_aae_reconstruction_and_code_discriminator_losses():
     assert model.e_loss(batch)[0].item() == pytest.approx(sum(softplus(-s) for s in d(codes)) / 2, rel=1e-6)  # -log D(E(x))
 
 
+@pytest.mark.parametrize("weight", [1.0, 0.3])
+def test_aae_joint_schedule_is_reconstruction_plus_weighted_adversarial_term(weight):
+    """--schedule joint: D's step, then one loss for E and G: MSE of G(E(x)) + adv_weight * -log D(E(x))."""
+    model = build_family("aae", {"z_dim": 2, "width": 0.125, "schedule": "joint", "adv_weight": weight}, VECTOR).eval()
+    model.E, model.G = linear(E_W[:2], E_B[:2]), linear(G_W, G_B)
+    assert [(p.name, p.modules, p.lr_scale) for p in model.phases()] == [("D", ("D",), 1.0), ("EG", ("E", "G"), 1.0)]
+    codes = [matvec(E_W[:2], E_B[:2], x) for x in X]
+    rec = sum(sum((a - b) ** 2 for a, b in zip(matvec(G_W, G_B, z), x)) for z, x in zip(codes, X)) / 4
+    with torch.no_grad():
+        scores = model.D(torch.tensor(codes)).flatten().tolist()
+    adv = sum(softplus(-s) for s in scores) / 2
+    loss, logs = model.joint_loss(Batch(torch.tensor(X)))
+    assert logs["recon"].item() == pytest.approx(rec, rel=1e-6)
+    assert logs["code_adv"].item() == pytest.approx(adv, rel=1e-6)
+    assert loss.item() == pytest.approx(rec + weight * adv, rel=1e-6)
+
+
 def test_bigan_discriminator_calls_data_with_its_code_real_and_samples_with_theirs_fake():
     model = build_family("bigan", {"z_dim": 2, "width": 0.125}, VECTOR).eval()  # eval: no dropout in D
     model.E, model.G = linear(E_W[:2], E_B[:2]), linear(G_W, G_B)

@@ -31,6 +31,7 @@ EXACT = [
     ("bigan", {"dropout": 0.0, "stochastic": True, "conditional": True}, "D", "EG"),
     ("bigbigan", {"dropout": 0.0}, "D", "EG"),
     ("aae", {}, "D", "E"),
+    ("aae", {"schedule": "joint"}, "D", "EG"),
     ("alphagan", {}, "D", "EG"),
 ]
 

@@ -82,12 +82,14 @@ def plain_loop(family: str, model_options: dict, data_spec: str, steps: int, bat
     return steps * batch_size / (time.perf_counter() - t0)
 
 
-def gane_loop(family: str, options: dict, steps: int) -> float:
-    """images/s of the gane trainer over ``steps`` steps after ``WARMUP`` untimed ones, one tick included,
-    read from the run's log.jsonl (which records the seconds since the run started at every log line)."""
+def gane_loop(family: str, options: dict, steps: int, tick: bool = True) -> float:
+    """images/s of the gane trainer over ``steps`` steps after ``WARMUP`` untimed ones, one tick included
+    (``tick=False``: none, only the steps), read from the run's log.jsonl (which records the seconds
+    since the run started at every log line; the run's closing tick comes after its last line)."""
     with tempfile.TemporaryDirectory() as tmp:
         total = WARMUP + steps
-        cfg = resolve(family, **options, steps=total, tick=WARMUP + steps // 2, log_every=WARMUP, out=f"{tmp}/run", progress=False)
+        every = WARMUP + steps // 2 if tick else total
+        cfg = resolve(family, **options, steps=total, tick=every, log_every=WARMUP, out=f"{tmp}/run", progress=False)
         Trainer(cfg).run()
         lines = [json.loads(line) for line in open(f"{tmp}/run/log.jsonl")]
         at = {line["step"]: line["seconds"] for line in lines}

@@ -5,14 +5,17 @@ z ~ p(z) from q(z) = E(x) and E learns to fool it, so that the codes fill the
 prior: then G(z) for z ~ p(z) gives samples. ``--prior`` picks p(z): normal,
 uniform on [-1, 1]^d, or a mixture of Gaussians (``--components`` of them, their
 means on a circle of radius 4 in the first two dimensions, std 0.5 there and 1 elsewhere).
-As in the paper, each step has a reconstruction phase (E, G), then a regularisation
-phase (D, then E), each with its own optimiser; ``--adv-weight`` scales the learning
-rate of E's adversarial step, which is how strongly the codes are pulled to the prior.
+``--schedule`` picks how E is trained each step. ``phases`` is the paper's: a reconstruction
+phase (E, G), then a regularisation phase (D, then E), each with its own optimiser;
+``--adv-weight`` scales the learning rate of E's adversarial step, which is how strongly the
+codes are pulled to the prior. ``joint`` is what most implementations (pythae's among them)
+do: D's step, then one step of E and G on reconstruction + ``--adv-weight`` x E's adversarial
+term, so E and G see one forward pass and one backward pass per step instead of two.
 ``--code-mixture K`` samples z from K Gaussians fitted to the codes E(x) instead, for when
 the codes do not fill the prior yet (training still uses the prior).
-D's phase encodes the batch with a graph through E, and E's adversarial phase
-backpropagates through those codes (scored by the updated D): E does not change between
-the two, so this is E's step exactly as if it encoded the batch again.
+D's phase encodes the batch with a graph through E, and E's adversarial step (``phases``) or
+E and G's step (``joint``) backpropagates through those codes: E does not change between the
+two, so this is that step exactly as if it encoded the batch again.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from .adversarial import Adversary
 from .base import AdversarialConfig, CodeMixtureOption, CodePart, Family, Phase, register_family
 
 PRIORS = ("normal", "uniform", "mixture")
+SCHEDULES = ("phases", "joint")
 
 
 @dataclass
@@ -36,7 +40,10 @@ class AAEConfig(AdversarialConfig, CodeMixtureOption):
     z_dim: int = opt(8, "size of the code", min=1)
     prior: str = opt("normal", "the prior the codes are pushed to", choices=PRIORS)
     components: int = opt(10, "mixture components for --prior mixture", min=1)
-    adv_weight: float = opt(1.0, "learning-rate multiplier of E's adversarial step: how hard the codes are pulled to the prior", min=0)
+    adv_weight: float = opt(1.0, "how hard the codes are pulled to the prior: with --schedule phases the learning-rate multiplier "
+                                 "of E's adversarial step, with joint the weight of E's adversarial term beside the reconstruction", min=0)
+    schedule: str = opt("phases", "phases: reconstruction, D, then E's adversarial step, each its own update (Makhzani et al.); "
+                                  "joint: D, then one update of E and G on reconstruction + adversarial term", choices=SCHEDULES)
 
 
 @register_family
@@ -77,6 +84,8 @@ class AAE(Family):
         return code
 
     def phases(self):
+        if self.config.schedule == "joint":
+            return [Phase("D", ("D",), self.d_loss), Phase("EG", ("E", "G"), self.joint_loss)]
         return [Phase("AE", ("E", "G"), self.ae_loss), Phase("D", ("D",), self.d_loss), Phase("E", ("E",), self.e_loss, lr_scale=self.config.adv_weight)]
 
     def ae_loss(self, batch):
@@ -84,14 +93,21 @@ class AAE(Family):
         return rec, {"recon": rec.detach()}
 
     def d_loss(self, batch):
-        with sharing.recording(self.E):  # E's adversarial phase backpropagates through these codes
+        with sharing.recording(self.E):  # E's next phase backpropagates through these codes
             z_hat = self.E(batch.x)
-        sharing.leave(batch, "E", z_hat=z_hat)
+        sharing.leave(batch, "EG" if self.config.schedule == "joint" else "E", z_hat=z_hat)
         return self.adv.d_loss(self.D, (self.prior(len(z_hat)),), (z_hat.detach(),))  # prior codes are "real"
 
     def e_loss(self, batch):
         shared = sharing.take(batch, "E")
         return self.adv.g_loss(self.D, (shared["z_hat"] if shared else self.E(batch.x),))
+
+    def joint_loss(self, batch):
+        shared = sharing.take(batch, "EG")
+        z_hat = shared["z_hat"] if shared else self.E(batch.x)
+        rec = losses.mse(self.G(z_hat), batch.x)
+        adv, logs = self.adv.g_loss(self.D, (z_hat,))
+        return rec + self.config.adv_weight * adv, {"recon": rec.detach(), "code_adv": adv.detach(), **logs}
 
     def encode(self, x):
         return self.E(x)
