@@ -168,6 +168,16 @@ def test_aae_adv_weight_scales_the_encoders_adversarial_step(vector_npz, tmp_pat
         FAMILIES.get("aae")(resolve("aae", data=spec, adv_weight=-1.0, **TINY).model, load_data(spec).info)
 
 
+def test_aae_resume_with_another_schedule_names_the_phases_and_changes_nothing(vector_npz, tmp_path):
+    spec = f"npz:{vector_npz}"
+    Trainer(resolve("aae", data=spec, steps=2, tick=2, batch_size=8, out=str(tmp_path), progress=False, **TINY)).run()
+    before = (tmp_path / "config.json").read_text()
+    again = Trainer(resolve("aae", data=spec, steps=4, schedule="joint", out=str(tmp_path), resume=True, progress=False))
+    with pytest.raises(GaneError, match=r"trained in phases AE, D, E, and this 'aae' run trains in D, EG.*--schedule"):
+        again.run()
+    assert (tmp_path / "config.json").read_text() == before
+
+
 @pytest.mark.parametrize("family", ["bigan", "bigbigan"])
 def test_stochastic_encoder_samples_real_codes_and_encodes_the_mean(family, vector_npz):
     spec = f"npz:{vector_npz}"

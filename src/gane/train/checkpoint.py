@@ -188,7 +188,12 @@ def load_training_state(ckpt: Path, family: str, optimizers: dict[str, torch.opt
     tensors, _ = read_tensors(ckpt / "optim.safetensors", "optimizer state")
     for phase, opt in optimizers.items():
         if phase not in state["optimizers"]:
-            raise GaneError(f"The checkpoint {ckpt} has no optimizer for phase {phase!r}; it was made by another family.")
+            raise GaneError(
+                f"The checkpoint {ckpt} has no optimizer for phase {phase!r}: it was trained in phases "
+                f"{', '.join(state['optimizers'])}, and this {family!r} run trains in {', '.join(optimizers)}. It was made by "
+                "another family, or with an option that changes the phases (such as aae's --schedule). Resume it with the "
+                "options it was trained with, or train a new run in another --out folder."
+            )
         _optimizer_from_flat(opt, phase, tensors, state["optimizers"][phase])
     torch.set_rng_state(tensors["rng/torch"])
     if torch.cuda.is_available():
