@@ -127,21 +127,25 @@ def speed_section(path: Path) -> list[str]:
                      f"{r['gane'] / r['plain']:.2f} | {r['no_tick'] / r['plain']:.2f} |")
     steps_only = sorted(r["no_tick"] / r["plain"] for r in rows.values())
     with_tick = sorted(r["gane"] / r["plain"] for r in rows.values())
+    spread = sorted(max(v) / min(v) for r in rows.values() for v in r["rounds"].values())
     lines += [
         "",
         f"Between ticks the trainer runs at the plain loop's speed: steps only / plain is {statistics.median(steps_only):.2f} "
-        f"at the median ({steps_only[0]:.2f} to {steps_only[-1]:.2f}; single rounds on this shared machine vary by more "
-        f"than the spread). With its tick the median is {statistics.median(with_tick):.2f} ({with_tick[0]:.2f} to "
-        f"{with_tick[-1]:.2f}): the tick's work is what a plain loop does not do, and it weighs most where a step is "
-        "cheapest. Its parts, profiled with cProfile on ae/grid25 (a step there takes about 3 ms): refitting the code mixture "
-        "to 10,000 codes (scikit-learn's k-means then EM; the ae, vae, aae, alphagan and vaegan presets have one) about "
-        "0.15 s, which is what lets every checkpoint sample from a density that matches its own encoder; drawing the "
-        "2-D pictures with matplotlib and writing the checkpoint, on a background thread, about as much again. A fit "
-        "started from the previous tick's mixture was 2 to 3 times cheaper, but early in training the codes move so far "
-        "between ticks that EM stayed in the old fit's poor optimum (aae on ring8 covered 6 of 8 modes, not 8), so every "
-        "fit starts afresh. bigan and bigbigan are slow on grid25 because of their networks, not the trainer: at width 1 "
-        "their joint D(x, z) has 1.12 million weights (a 512-wide z path and a 1,024-wide joint layer, with dropout), "
-        "against 67 thousand in gan's D.",
+        f"at the median ({steps_only[0]:.2f} to {steps_only[-1]:.2f}). With its tick the median is "
+        f"{statistics.median(with_tick):.2f} ({with_tick[0]:.2f} to {with_tick[-1]:.2f}). Single rows are noisy: the two "
+        f"rounds of one measurement differ by {statistics.median(spread) - 1:.0%} at the median and up to "
+        f"{spread[-1] - 1:.0%} on this shared machine, so read the medians. The tick's work is what a plain loop does not "
+        "do, and it weighs most where a step is cheapest (ae and vae, 3 to 5 ms a step). Profiled with cProfile on "
+        "ae/grid25, a tick takes about 0.47 CPU seconds: refitting the code mixture to 10,000 codes (scikit-learn's "
+        "k-means, then EM over 25 full-covariance components; the ae, vae, aae, alphagan and vaegan presets have one) "
+        "about 0.33 s, which is what lets every checkpoint sample from a density that matches its own encoder; the "
+        "pictures, their TensorBoard copies and the checkpoint, most of it on a background thread, the rest. EM written "
+        "in torch over all components at once was no faster on this CPU (and slower for 16- and 64-dimensional codes), "
+        "and EM started from the previous tick's mixture, 2 to 3 times cheaper, stayed in that fit's poor optimum early in "
+        "training, when the codes move far between ticks (aae on ring8 covered 6 of 8 modes, not 8); so every fit is "
+        "scikit-learn's, from k-means. bigan and bigbigan are slow on grid25 because of their networks, not the trainer: "
+        "at width 1 their joint D(x, z) has 1.12 million weights (a 512-wide z path and a 1,024-wide joint layer, with "
+        "dropout), against 67 thousand in gan's D.",
     ]
     return lines
 
