@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -163,6 +164,20 @@ def test_messages_never_break_inside_an_option_name():
         words = " ".join(lines).split()
         assert "--image-size" in words and "/a/long-hyphenated-path/name-with-dashes.png." in words
         assert not any(line.endswith("-") for line in lines)
+
+
+@pytest.mark.parametrize("family", FAMILIES.names())
+def test_help_never_breaks_inside_an_option_name(family, capsys):
+    """Each family's description and options, as `gane train FAMILY --help` wraps them: every option
+    name a line mentions is whole, and no line ends in a hyphen (as in "--code-" / "mixture")."""
+    assert main(["train", family, "--help"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not [line for line in lines if re.search(r"[A-Za-z]-$", line)]
+    flags = {"--" + f.name.replace("_", "-") for f in dataclasses.fields(FAMILIES.get(family).Config)}
+    mentioned = set(re.findall(r"--[a-z][a-z0-9-]*[a-z0-9]", "\n".join(lines)))
+    assert flags <= mentioned
+    import click._textwrap
+    assert click._textwrap.TextWrapper.__name__ == "TextWrapper"  # click's own wrapper is back once the command ends
 
 
 # --------------------------------------------------------------------------- batch norm with one example per batch

@@ -4,6 +4,7 @@ Every user mistake ends in a one-paragraph message and exit status 2, never a tr
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -85,6 +86,27 @@ class FamilyGroup(click.Group):
         if args and not args[0].startswith("-") and args[0] not in FAMILIES:
             raise click.UsageError(FAMILIES.unknown_message(args[0]), ctx)
         return super().resolve_command(ctx, args)
+
+
+@contextlib.contextmanager
+def _help_keeps_option_names():
+    """While gane's command runs, click wraps help text without breaking at hyphens, so option
+    names such as --code-mixture in a family's description stay whole. click builds its wrapper
+    from ``click._textwrap.TextWrapper`` at each call; it is swapped for one with textwrap's
+    break_on_hyphens off, and put back afterwards."""
+    import click._textwrap as click_textwrap
+
+    original = click_textwrap.TextWrapper
+
+    class KeepHyphens(original):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "break_on_hyphens": False})
+
+    click_textwrap.TextWrapper = KeepHyphens
+    try:
+        yield
+    finally:
+        click_textwrap.TextWrapper = original
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -262,7 +284,8 @@ def _say_library_notes() -> None:
 def main(argv: list[str] | None = None) -> int:
     _say_library_notes()
     try:
-        cli.main(args=argv, prog_name="gane", standalone_mode=False)
+        with _help_keeps_option_names():
+            cli.main(args=argv, prog_name="gane", standalone_mode=False)
     except GaneError as e:
         click.echo(_paragraph(str(e), "gane: error: "), err=True)
         return EXIT_USER_ERROR
