@@ -5,7 +5,7 @@ PRESETS = {
         "model": {"width": 0.5, "z_dim": 32, "pixel": 1.0, "code_mixture": 10},
         "train": {"steps": 3000, "ema": 0.998, "lr": 0.0005},
         "note": "width 0.5, z_dim 32, pixel reconstruction weight 1, samples from a 10-Gaussian code mixture, lr 5e-4, moving average of G and E (0.998), 3,000 steps",
-        "measured": "78.4% of samples confidently classified (48.8% from p(z)), 96.7% of test reconstructions keep their class (MSE 0.040); benchmarks/results/families.md",
+        "measured": "75.3% of samples confidently classified (50.9% from p(z)), 96.9% of test reconstructions keep their class (MSE 0.039); benchmarks/results/families.md",
     },
     "fashion-mnist": {
         "model": {"width": 0.5, "z_dim": 32, "pixel": 1.0, "code_mixture": 10},
