@@ -98,13 +98,16 @@ class AAE(Family):
         sharing.leave(batch, "EG" if self.config.schedule == "joint" else "E", z_hat=z_hat)
         return self.adv.d_loss(self.D, (self.prior(len(z_hat)),), (z_hat.detach(),))  # prior codes are "real"
 
+    def _codes_from_d_phase(self, batch, phase: str):
+        """E(x) as D's phase left it for ``phase``, with its graph through E; encoded again when the phase runs alone."""
+        shared = sharing.take(batch, phase)
+        return shared["z_hat"] if shared else self.E(batch.x)
+
     def e_loss(self, batch):
-        shared = sharing.take(batch, "E")
-        return self.adv.g_loss(self.D, (shared["z_hat"] if shared else self.E(batch.x),))
+        return self.adv.g_loss(self.D, (self._codes_from_d_phase(batch, "E"),))
 
     def joint_loss(self, batch):
-        shared = sharing.take(batch, "EG")
-        z_hat = shared["z_hat"] if shared else self.E(batch.x)
+        z_hat = self._codes_from_d_phase(batch, "EG")
         rec = losses.mse(self.G(z_hat), batch.x)
         adv, logs = self.adv.g_loss(self.D, (z_hat,))
         return rec + self.config.adv_weight * adv, {"recon": rec.detach(), "code_adv": adv.detach(), **logs}
