@@ -20,7 +20,9 @@ TINY = {"z_dim": 4, "width": 0.125}
 
 # (family, options, producing phase, phase that takes the shared tensors). Dropout 0 in D, so
 # that the only random numbers between the two are the codes the producing phase draws, which
-# the reference draws again from the same generator state.
+# the reference draws again from the same generator state; a consumer in CONSUMER_DRAWS draws
+# its own codes (and nothing it shares needs random numbers), so the reference starts from the
+# generator state the consumer starts from.
 EXACT = [
     ("gan", {}, "D", "G"),
     ("gan", {"conditional": True}, "D", "G"),
@@ -34,6 +36,7 @@ EXACT = [
     ("aae", {"schedule": "joint"}, "D", "EG"),
     ("alphagan", {}, "D", "EG"),
 ]
+CONSUMER_DRAWS = {"alphagan"}  # E and G's phase draws fresh prior samples, not D's
 
 
 def _model(family, opts, spec):
@@ -81,7 +84,7 @@ def test_shared_forward_pass_gives_the_recomputed_loss_and_gradients(family, opt
     reference = copy.deepcopy(model)
     ref_batch = type(batch)(batch.x, batch.y)
     after = torch.get_rng_state()
-    torch.set_rng_state(rng)
+    torch.set_rng_state(after if family in CONSUMER_DRAWS else rng)
     ref_loss, ref_grads = _run(reference, {p.name: p for p in reference.phases()}[consumer], ref_batch, step=False)
     torch.set_rng_state(after)
 
@@ -129,4 +132,29 @@ def test_vaegan_updates_come_from_one_forward_pass(vector_npz):
     fakes = batch.shared["D"]["fakes"]
     assert torch.equal(fakes, torch.cat([decoded[0][1], decoded[1][1]]))  # x~ then x_p, as G produced them
     _run(model, phases["D"], batch)
+    assert batch.shared == {}
+
+
+def test_alphagan_eg_scores_fresh_samples_and_d_s_reconstructions(vector_npz):
+    """alpha-GAN's E and G step takes z_hat and the reconstructions D's step decoded, but draws its
+    own prior samples: G is not trained on the very samples D has just learnt to reject."""
+    model, data = _model("alphagan", {}, f"npz:{vector_npz}")
+    phases = {p.name: p for p in model.phases()}
+    batch = data.take(8)
+    scored, scores = [], model.D.scores
+
+    def recording_scores(x, *rest, **kw):
+        scored.append(x.detach().clone())
+        return scores(x, *rest, **kw)
+
+    model.D.scores = recording_scores
+    _run(model, phases["D"], batch)
+    shared_rec = batch.shared["EG"]["x_rec"].detach().clone()
+    _run(model, phases["C"], batch)
+    _run(model, phases["EG"], batch)
+    assert torch.equal(scored[0], batch.x)  # D's step scores the reals, then the fakes; E and G's step the fakes
+    fakes_d, fakes_eg = scored[1], scored[-1]
+    n = len(batch.x)
+    assert torch.equal(fakes_d[:n], shared_rec) and torch.equal(fakes_eg[:n], shared_rec)
+    assert not torch.allclose(fakes_d[n:], fakes_eg[n:])  # new prior samples
     assert batch.shared == {}
