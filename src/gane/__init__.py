@@ -4,11 +4,12 @@
     result = gane.train("bigan", data="mnist-5k", steps=2000)
     model = gane.load(result.run_dir)
     x = model.sample(16); z = model.encode(x); x_hat = model.reconstruct(x)
+    gane.evaluate(result.run_dir, "fd,kid,recon")  # numbers, also appended to RUN/metrics.json
 """
 __version__ = "0.1.0"
 
-from .api import Run, datasets, families, load, load_run, train
+from .api import Run, datasets, evaluate, families, load, load_run, train
 from .data import load_data
 from .errors import GaneError
 
-__all__ = ["train", "load", "load_run", "Run", "families", "datasets", "load_data", "GaneError", "__version__"]
+__all__ = ["train", "evaluate", "load", "load_run", "Run", "families", "datasets", "load_data", "GaneError", "__version__"]

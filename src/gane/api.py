@@ -87,6 +87,42 @@ def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu")
     return load_run(path, ema, device).model
 
 
+def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data: str | None = None, features: str = "domain",
+             inception_weights: str | None = None, seed: int = 0, train_n: int = 10_000, ema: bool = True,
+             device: str | torch.device = "cpu", write: bool = True, log=None) -> dict:
+    """Judge a trained run with registered metrics (``"fd,kid"`` or a list; see ``gane.metrics.METRICS``)
+    against ``split`` of its dataset (or of ``data``, a dataset of the same shape), from ``n`` samples.
+    Appends the result, with the step of the checkpoint judged, to RUN/metrics.json unless
+    ``write=False``, and returns that record: ``record["metrics"]`` holds the numbers."""
+    import time
+
+    from .metrics import MetricContext, append_record, check_applicable, compute, parse_names, record
+
+    names = parse_names(metrics)
+    if features not in ("domain", "inception"):
+        raise GaneError(f"features must be 'domain' or 'inception', not {features!r}.")
+    loaded = load_run(run, ema, device)
+    loaded.data(data, split)  # checks that the data has the model's shape
+    train_opts = loaded.config.get("train") or {}
+    spec = data or train_opts["data"]
+    options = DataOptions(data_root=train_opts.get("data_root"), image_size=train_opts.get("image_size"))
+    splits = DATASETS.get(parse_spec(spec)[0]).splits
+    if split not in splits:
+        if log:
+            log(f"{spec} has no {split!r} split; judging against its {splits[0]!r} split")
+        split = splits[0]
+    ctx = MetricContext(loaded.model, spec, split, n, seed, train_n=train_n, features_kind=features,
+                        inception_weights=inception_weights, options=options, device=device)
+    check_applicable(names, ctx)
+    t = time.perf_counter()
+    values = compute(names, ctx, log)
+    step = int(loaded.checkpoint.name.removeprefix("step-")) if loaded.checkpoint.name.startswith("step-") else None
+    rec = record(ctx, values, step, str(loaded.checkpoint), time.perf_counter() - t)
+    if write:
+        append_record(loaded.checkpoint.parent.parent / "metrics.json", rec)
+    return rec
+
+
 def families() -> dict[str, str]:
     """Registered families and their one-line descriptions."""
     return {name: cls.description for name, cls in FAMILIES.items()}

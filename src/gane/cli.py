@@ -194,6 +194,52 @@ def reconstruct(run, data, n, out):
     click.echo(f"gane: wrote {len(batch.x)} reconstructions to {out} (mean squared error {mse:.4f})")
 
 
+class _EvalCommand(click.Command):
+    """`gane eval --help` ends with the registered metrics, read when help is shown."""
+
+    def format_epilog(self, ctx, formatter):
+        from .metrics import METRICS
+
+        with formatter.section("Metrics"):
+            formatter.write_dl([(name, m.description + (f" (needs: {', '.join(m.needs)})" if m.needs else ""))
+                                for name, m in METRICS.items()])
+
+
+@cli.command("eval", cls=_EvalCommand)
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--metrics", "metric_names", required=True, help="comma-separated metric names (listed below), e.g. fd,kid,pr,recon")
+@click.option("--split", default="test", show_default=True, help="split of the dataset to judge against (datasets without it use their train split)")
+@click.option("--n", type=click.IntRange(min=2), default=5000, show_default=True, help="samples drawn; reals: the split's first N examples")
+@click.option("--data", default=None, help="dataset to judge against (default: the run's own)")
+@click.option("--features", type=click.Choice(["domain", "inception"]), default="domain", show_default=True,
+              help="feature network for fd, kid, is, pr, dc and recon's feature distance: the dataset's own classifier, or Inception-v3")
+@click.option("--inception-weights", type=click.Path(path_type=Path), default=None,
+              help="the FID Inception-v3 weights file (pt_inception-2015-12-05-6726825d.pth); default: the torch hub cache")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="seed of the samples")
+@click.option("--train-n", type=click.IntRange(min=2), default=10_000, show_default=True, help="labelled train examples knn and probe learn from")
+@click.option("--no-ema", is_flag=True, help="judge the raw networks even if the run kept a moving average")
+def eval_(run, metric_names, split, n, data, features, inception_weights, seed, train_n, no_ema):
+    """Judge a trained run with registered metrics: prints a table and appends it to RUN/metrics.json.
+
+    Example: `gane eval runs/bigan-mnist-5k --metrics fd,kid,pr,recon,knn`.
+    """
+    from .api import evaluate
+
+    if inception_weights is not None and features != "inception":
+        features = "inception"
+    rec = evaluate(run, metric_names, split=split, n=n, data=data, features=features,
+                   inception_weights=str(inception_weights) if inception_weights else None, seed=seed, train_n=train_n,
+                   ema=not no_ema, log=lambda msg: click.echo(f"gane: {msg}"))
+    step = f"step {rec['step']}" if rec["step"] is not None else rec["checkpoint"]
+    click.echo(f"\n{rec['dataset']} {rec['split']} ({rec['reals']:,} examples) against {rec['n']:,} samples of {run} at {step}"
+               + (f"; features: {rec['features']}" if rec["features"] else ""))
+    width = max(len(k) for k in rec["metrics"])
+    for k, v in rec["metrics"].items():
+        click.echo(f"  {k:<{width}}  {v:.4g}")
+    folder = Path(rec["checkpoint"]).parent.parent
+    click.echo(f"gane: appended to {folder / 'metrics.json'} ({rec['seconds']:.1f} s)")
+
+
 @cli.command("list")
 @click.option("--data-root", default=None, help="also look for dataset files here")
 def list_(data_root):
@@ -211,6 +257,11 @@ def list_(data_root):
         shown = f"{name}:PATH" if d["takes_path"] else name
         status = "available offline" if d["available"] else "not found here (see --data-root / --download)"
         click.echo(f"  {shown:<14} {status:<46} {d['description']}")
+    from .metrics import METRICS
+
+    click.echo("\nMetrics (gane eval RUN --metrics a,b; gane train ... --metrics a,b):")
+    for name, metric in METRICS.items():
+        click.echo(f"  {name:<10} {metric.description}")
     click.echo("\nAdversarial losses (--loss):")
     for name, loss in ADVERSARIAL_LOSSES.items():
         click.echo(f"  {name:<10} {loss.description}")

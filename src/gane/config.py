@@ -52,6 +52,13 @@ class TrainConfig:
     fused: bool | None = opt(None, "fused Adam kernels (default: on with CUDA, off on the CPU)")
     cuda_graph: bool = opt(False, "capture one training step as a CUDA graph and replay it (CUDA only): "
                                   "removes the per-step launch overhead that bounds small networks")
+    metrics: str | None = opt(None, "comma-separated metrics computed at checkpoints and logged to TensorBoard, log.jsonl and "
+                                    "metrics.json, e.g. fd,kid,recon (`gane eval --help` lists them)")
+    metrics_every: int | None = opt(None, "steps between metric evaluations, at checkpoints (default: every --tick steps)", min=1)
+    metrics_n: int = opt(2000, "samples drawn for each metric evaluation during training", min=2)
+    metrics_features: str = opt("domain", "feature network of --metrics: the dataset's own classifier, or Inception-v3 "
+                                          "(needs --inception-weights or the weights in the torch hub cache)", choices=("domain", "inception"))
+    inception_weights: str | None = opt(None, "the FID Inception-v3 weights file, for --metrics-features inception")
     deterministic: bool = opt(False, "deterministic GPU kernels (cuDNN deterministic, no TF32), so that a resumed "
                                      "run matches an uninterrupted one bit for bit on a GPU too; somewhat slower")
 

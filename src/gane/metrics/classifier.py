@@ -25,6 +25,8 @@ CLASSIFIER_VERSION = 1
 class SmallConvNet(nn.Module):
     """(B, C, H, W) in [-1, 1] -> class logits (B, K). Two conv blocks and an MLP head."""
 
+    embedding_dim = 128
+
     def __init__(self, channels: int, size: int, num_classes: int):
         super().__init__()
         self.features = nn.Sequential(
@@ -32,10 +34,18 @@ class SmallConvNet(nn.Module):
             nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(True), nn.MaxPool2d(2),
             nn.Flatten(),
         )
-        self.head = nn.Sequential(nn.Linear(64 * (size // 4) ** 2, 128), nn.ReLU(True), nn.Dropout(0.3), nn.Linear(128, num_classes))
+        self.head = nn.Sequential(nn.Linear(64 * (size // 4) ** 2, self.embedding_dim), nn.ReLU(True), nn.Dropout(0.3), nn.Linear(self.embedding_dim, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate activations (B, 128): the domain features distances are measured in."""
+        return self.head[1](self.head[0](self.features(x)))
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        """Class logits from :meth:`embed`'s output (dropout is the identity in eval mode)."""
+        return self.head[3](self.head[2](h))
 
 
 @dataclass
@@ -76,7 +86,11 @@ def _shift(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.Tensor:
 
 
 def train_classifier(dataset: str, epochs: int = 12, seed: int = 0, options: DataOptions | None = None, verbose: bool = True) -> DomainClassifier:
-    train, test = load_data(dataset, "train", options), load_data(dataset, "test", options)
+    from ..data import DATASETS, parse_spec
+
+    has_test = "test" in DATASETS.get(parse_spec(dataset)[0]).splits  # a folder or npz file has only a train split
+    train = load_data(dataset, "train", options)
+    test = load_data(dataset, "test", options) if has_test else train
     if train.info.kind != "image" or train.info.num_classes is None:
         raise GaneError(f"A domain classifier needs labelled images; {dataset!r} has none.")
     c, h, _ = train.info.shape
@@ -101,7 +115,8 @@ def train_classifier(dataset: str, epochs: int = 12, seed: int = 0, options: Dat
     t = test.take(len(test))
     clf.test_accuracy = clf.agreement(t.x, t.y)
     if verbose:
-        print(f"gane: trained a {dataset} classifier: test accuracy {clf.test_accuracy:.2%}", flush=True)
+        print(f"gane: trained a {dataset} classifier: {'test' if has_test else 'train (no test split)'} accuracy "
+              f"{clf.test_accuracy:.2%}", flush=True)
     return clf
 
 
@@ -109,6 +124,8 @@ def domain_classifier(dataset: str, options: DataOptions | None = None, verbose:
     """The cached classifier for ``dataset``, trained on its train split the first time it is asked for."""
     folder = cache_dir() / "classifiers"
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in dataset)
+    if options is not None and options.image_size:  # a classifier reads images of one size
+        stem += f"-{options.image_size}px"
     weights, meta_file = folder / f"{stem}.safetensors", folder / f"{stem}.json"
     if weights.exists() and meta_file.exists():
         meta = json.loads(meta_file.read_text())

@@ -25,6 +25,7 @@ from ..data import DataOptions, EpochSampler, load_data
 from .. import nets
 from ..errors import GaneError, TrainingDiverged
 from ..families import Family, build_family
+from ..metrics.core import append_record
 from .checkpoint import capture_checkpoint, latest_checkpoint, load_module_state, load_training_state, write_checkpoint
 from .distributed import Distributed
 from .step import EMA, GraphedStep, StepRunner, make_optimizer, phase_parameters
@@ -84,6 +85,17 @@ class ScalarLog:
         self.jsonl.flush()
         for k, v in values.items():
             self.tb.add_scalar(k, v, step)
+
+    def metrics(self, step: int, images: int, values: dict[str, float]) -> None:
+        """Metric values as their own log.jsonl line and TensorBoard scalars under metrics/."""
+        if not self.enabled:
+            return
+        named = {f"metrics/{k}": v for k, v in values.items()}
+        self.jsonl.write(json.dumps({"step": step, "images": images, **named}) + "\n")
+        self.jsonl.flush()
+        for k, v in named.items():
+            if math.isfinite(v):
+                self.tb.add_scalar(k, v, step)
 
     def image(self, tag: str, grid: torch.Tensor, step: int) -> None:
         if self.tb is not None:
@@ -173,6 +185,26 @@ class Trainer:
         self.config_dict = {**cfg.to_dict(), "data_info": self.data.info.to_dict()}
         self.writer = BackgroundWriter()
         self._stop_requested = False
+        self.metrics = self._metric_context() if t.metrics else None
+        self._metrics_at = 0  # the step metrics were last computed at
+
+    def _metric_context(self):
+        """--metrics: names checked against the model and data now, so a metric that cannot apply
+        stops the run before it trains; the feature network and real features are made at the first
+        evaluation and kept."""
+        from ..data import DATASETS, parse_spec
+        from ..metrics import MetricContext, check_applicable, parse_names
+
+        t = self.cfg.train
+        splits = DATASETS.get(parse_spec(t.data)[0]).splits
+        ctx = MetricContext(self.model, t.data, "test" if "test" in splits else splits[0], t.metrics_n, t.seed,
+                            features_kind=t.metrics_features, inception_weights=t.inception_weights, options=self.opts,
+                            device=self.device)
+        self.metric_names = parse_names(t.metrics)
+        check_applicable(self.metric_names, ctx)
+        if t.metrics_features == "inception":
+            ctx.feature_net()  # a missing weights file is said now, not at the first checkpoint
+        return ctx
 
     # ------------------------------------------------------------------ setup
     def _restore_if_resuming(self) -> None:
@@ -184,6 +216,7 @@ class Trainer:
                 return
             self._restore(ckpt)
             self.resumed = True
+            self._metrics_at = self.step
         elif ckpt is not None:
             raise GaneError(
                 f"The run folder {self.run_dir} already holds a run (latest checkpoint {ckpt.name}). "
@@ -268,7 +301,24 @@ class Trainer:
         for start in range(0, n, chunk):
             yield self.data.take(min(chunk, n - start), self.device, offset=start).x
 
-    def _tick(self, log: "ScalarLog", examples) -> None:
+    def _measure(self) -> dict:
+        """--metrics on the model as it is now (moving average swapped in), as a metrics.json record."""
+        from ..metrics import compute, record
+
+        start = time.perf_counter()
+        ctx = self.metrics.for_model(self.model)
+        values = compute(self.metric_names, ctx)
+        self._metrics_at = self.step
+        if self.cfg.train.progress:
+            from tqdm.auto import tqdm
+
+            shown = list(values.items())[:8]
+            more = f" ({len(values) - len(shown)} more in metrics.json)" if len(values) > len(shown) else ""
+            tqdm.write(f"gane: step {self.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in shown) + more)
+        checkpoint = self.run_dir / "checkpoints" / f"step-{self.step:08d}"
+        return record(ctx, values, self.step, str(checkpoint), time.perf_counter() - start)
+
+    def _tick(self, log: "ScalarLog", examples, last: bool = False) -> None:
         """Check that weights and state are finite, refit the code mixture (families with --code-mixture),
         draw the model's pictures and capture a checkpoint; then hand pictures and checkpoint to the
         background writer, so that training goes on while they are encoded and written. Each checkpoint
@@ -280,13 +330,18 @@ class Trainer:
         model = self.model
         was_training = model.training
         model.eval()
+        measured = None
         with torch.no_grad(), _swapped(model, self.ema.module if self.ema else {}):
             model.fit_code_density(self._code_density_batches())
             pictures = model.snapshot(examples, self.cfg.train.seed + 12345)
+            if self.metrics is not None and (last or self.step - self._metrics_at >= (self.cfg.train.metrics_every or 1)):
+                measured = self._measure()
         model.train(was_training)
         for name, picture in pictures.items():
             if picture.grid is not None:
                 log.image(name, picture.grid, self.step)
+        if measured is not None:
+            log.metrics(self.step, self.images_seen, measured["metrics"])
         extra = {"batches_done": self.sampler.batches_done, "images_seen": self.images_seen}
         state = capture_checkpoint(self.step, self.config_dict, self.model, self.optimizers,
                                    self.ema.module if self.ema else None, extra)
@@ -300,6 +355,8 @@ class Trainer:
                 os.replace(tmp, self.run_dir / f"{name}.png")
             write_checkpoint(self.run_dir, state, keep)
             self._write_config()
+            if measured is not None:
+                append_record(self.run_dir / "metrics.json", measured)
 
         self.writer.submit(write)
 
@@ -408,7 +465,7 @@ class Trainer:
                         bar.update(self.step - bar.n)
                         bar.set_postfix_str(f"{ips:,.0f} img/s " + " ".join(f"{k}={v:.3g}" for k, v in list(values.items())[:4]))
                 if tick:
-                    self._tick(log, examples)
+                    self._tick(log, examples, last or stop)
                 if stop:
                     stopped_early = True
                     break
