@@ -31,7 +31,7 @@ import gane
 from gane import pictures
 from gane.config import DEFAULT_STEPS, preset_for, resolve
 from gane.data import load_data
-from gane.metrics import domain_classifier, evaluate_with_classifier
+from gane.metrics import MetricContext, compute, domain_classifier
 from gane.train import latest_checkpoint
 
 DATASETS = ("mnist-5k", "fashion-mnist")
@@ -65,14 +65,17 @@ def train_family(family: str, data: str, images: int | None, runs: Path, fresh: 
     return {"steps": steps, "batch_size": batch, **timing}
 
 
-def evaluate(family: str, run: Path, clf, test, pictures_dir: Path) -> dict:
-    judged = evaluate_with_classifier(gane.load(run), clf, test, n=1000, seed=0)
-    panels = [judged.samples[:40]]
-    if judged.reconstructions is not None:
+def evaluate(family: str, run: Path, clf, pictures_dir: Path) -> dict:
+    model = gane.load(run)
+    judge = MetricContext(model, clf.dataset, "test", n=1000, seed=0)  # 1,000 samples; the split's first 1,000 images
+    judged = compute(["confidence"] + (["recon"] if model.has_encoder else []), judge)
+    panels = [judge.samples()[:40]]
+    if model.has_encoder:
+        test = judge.real()
         pick = torch.cat([(test.y == c).nonzero()[:2, 0] for c in range(int(test.y.max()) + 1)])  # two test images of each class
-        panels += [test.x[pick], judged.reconstructions[pick]]
+        panels += [test.x[pick], judge.reconstructions()[pick]]
     pictures.save_images(torch.cat(panels), pictures_dir / f"{family}.png", nrow=10)
-    return judged.numbers()
+    return {k: judged[k] for k in ("confidence", "confidence_prior", "agreement", "mse") if k in judged}
 
 
 def verdict(family: str, row: dict) -> str:
@@ -156,7 +159,7 @@ def main(argv=None) -> int:
     for fam in families:
         print(f"== {fam}", flush=True)
         timing = train_family(fam, data, args.images, runs, args.fresh)
-        rows[fam] = {**timing, **evaluate(fam, runs / fam, clf, test, args.results / stem)}
+        rows[fam] = {**timing, **evaluate(fam, runs / fam, clf, args.results / stem)}
         print(f"   {json.dumps(rows[fam])}" + (f" -> {verdict(fam, rows[fam])}" if data == "mnist-5k" else ""), flush=True)
         json_path.write_text(json.dumps(rows, indent=2))
         ordered = {f: rows[f] for f in gane.families() if f in rows}

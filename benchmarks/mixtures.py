@@ -38,19 +38,17 @@ from gane import pictures
 from gane.config import preset_for
 from gane.data import load_data
 from gane.data.sources import MIXTURES
+from gane.metrics.modes import mixture_modes
 from gane.train import latest_checkpoint
 
 HERE = Path(__file__).resolve().parent
 SAMPLES, MIN_PER_MODE = 2500, 5
 
 
-@torch.no_grad()
 def mode_coverage(samples: torch.Tensor, centres: torch.Tensor, std: float) -> dict:
-    """Modes covered (>= MIN_PER_MODE high-quality samples) and the high-quality fraction."""
-    dist, nearest = torch.cdist(samples, centres).min(1)
-    good = dist < 3 * std
-    per_mode = torch.bincount(nearest[good], minlength=len(centres))
-    return {"modes": int((per_mode >= MIN_PER_MODE).sum()), "of": len(centres), "high_quality": float(good.float().mean())}
+    """Modes covered (>= MIN_PER_MODE high-quality samples) and the high-quality fraction (gane.metrics.modes)."""
+    m = mixture_modes(samples, centres, std, min_per_mode=MIN_PER_MODE)
+    return {"modes": m["modes"], "of": m["modes_of"], "high_quality": m["high_quality"]}
 
 
 def run_one(family: str, data: str, runs: Path, fresh: bool, pictures_dir: Path) -> dict:

@@ -181,7 +181,6 @@ def reconstruct(run, data, n, out):
     """Reconstruct real data through E and G: each real row above its reconstruction."""
     from . import pictures
     from .api import load_run
-    from .metrics import reconstruction_mse
 
     out = pictures.picture_path(out or Path(run) / "reconstructions-test.png")
     loaded = load_run(run)
@@ -190,7 +189,7 @@ def reconstruct(run, data, n, out):
     batch = loaded.data(data).take(n)
     recon = loaded.model.reconstruct(batch.x)
     pictures.save_reconstructions(batch.x, recon, out)
-    mse = reconstruction_mse(batch.x, recon)
+    mse = float((recon - batch.x).pow(2).mean())
     click.echo(f"gane: wrote {len(batch.x)} reconstructions to {out} (mean squared error {mse:.4f})")
 
 

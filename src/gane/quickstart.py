@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +19,8 @@ import torch
 
 from . import pictures
 from .api import load, train
-from .data import load_data
 from .edit import interpolate
-from .metrics import domain_classifier, evaluate_with_classifier
+from .metrics import MetricContext, compute, domain_classifier
 
 # Training settings of the quickstart (also the bigan/mnist-5k preset); see README "Quickstart".
 QUICKSTART_DATA = "mnist-5k"
@@ -55,16 +53,15 @@ def run_quickstart(out: Path = Path("runs/quickstart"), minutes: float = 4.0, se
     result = train("bigan", data=QUICKSTART_DATA, time_limit=minutes * 60, seed=seed, out=str(out), progress=progress)
     model = load(out)
     clf = domain_classifier(QUICKSTART_DATA)
-    test = load_data(QUICKSTART_DATA, "test").take(1000)
-
-    judged = evaluate_with_classifier(model, clf, test, n=1000, seed=seed)
-    samples, recon = judged.samples, judged.reconstructions
+    judge = MetricContext(model, QUICKSTART_DATA, "test", n=1000, seed=seed)  # the 1,000 test digits, 1,000 samples
+    judged = compute(["confidence", "recon"], judge)
+    test, samples, recon = judge.real(), judge.samples(), judge.reconstructions()
     res = QuickstartResult(
         run_dir=out,
         classifier_accuracy=clf.test_accuracy,
-        sample_confident_rate=judged.confidence,
-        reconstruction_agreement=judged.agreement,
-        reconstruction_mse=judged.mse,
+        sample_confident_rate=judged["confidence"],
+        reconstruction_agreement=judged["agreement"],
+        reconstruction_mse=judged["mse"],
         train_seconds=result.seconds,
         steps=result.step,
         images_per_second=result.images_per_second,
