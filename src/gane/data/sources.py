@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import GaneError
-from .core import DataInfo, DataOptions, StreamingData, TensorData, cache_dir, register_dataset
+from .core import DATASETS, DataInfo, DataOptions, StreamingData, TensorData, cache_dir, register_dataset
 
 # --------------------------------------------------------------------------- mnist-5k
 
@@ -147,6 +147,37 @@ for _cls, _name, _debian, _desc in [
 ]:
     _avail, _load = _torchvision_mnist_like(_cls, _name, _debian)
     register_dataset(_name, _desc, available=_avail)(_load)
+
+
+# --------------------------------------------------------------------------- Stacked MNIST
+
+#: (train, test) sizes and seeds of the triples drawn for Stacked MNIST
+STACKED_SPLITS = {"train": (50_000, 0), "test": (10_000, 1)}
+
+
+def _stacked(source: str, opts: DataOptions, split: str) -> TensorData:
+    """Three digits of ``source``'s split as the R, G and B channels (Metz et al. 2017, VEEGAN, PacGAN):
+    1,000 modes, label 100 d_R + 10 d_G + d_B. The triples are drawn with a fixed seed per split."""
+    from .core import load_data
+
+    digits = load_data(source, split, DataOptions(data_root=opts.data_root, download=opts.download))
+    n, seed = STACKED_SPLITS[split]
+    pick = torch.from_numpy(np.random.default_rng(seed).integers(0, len(digits), size=(n, 3)))
+    x = digits.x[:, 0][pick]  # (n, 3, 28, 28) uint8
+    d = digits.y[pick]  # (n, 3)
+    y = 100 * d[:, 0] + 10 * d[:, 1] + d[:, 2]
+    return _resized(TensorData("stacked-mnist", x, y, DataInfo("image", (3, 28, 28), 1000)), opts)
+
+
+@register_dataset("stacked-mnist", "Stacked MNIST: three mnist-5k digits as R, G, B, 1,000 modes (50,000 train / 10,000 test triples)")
+def load_stacked_mnist(arg, opts: DataOptions, split: str):
+    return _stacked("mnist-5k", opts, split)
+
+
+@register_dataset("stacked-mnist-full", "Stacked MNIST from the full MNIST (torchvision files in the data root), 1,000 modes",
+                  available=lambda opts: DATASETS.get("mnist").available(opts))
+def load_stacked_mnist_full(arg, opts: DataOptions, split: str):
+    return _stacked("mnist", opts, split)
 
 
 def _cifar_available(opts: DataOptions) -> bool:

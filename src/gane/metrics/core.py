@@ -98,12 +98,15 @@ class MetricContext:
         return self._once(("train", n), lambda: data.take(min(n, len(data))))
 
     @torch.no_grad()
-    def samples(self) -> torch.Tensor:
-        """``n`` samples of the model, drawn with ``seed`` (from its code mixture when it fitted one)."""
+    def samples(self, n: int | None = None) -> torch.Tensor:
+        """``n`` (default: the context's ``n``) samples of the model, drawn with ``seed`` (from its code
+        mixture when it fitted one)."""
+        n = n or self.n
+
         def draw():  # in parts of 2,500 to bound memory; a single part draws exactly what model.sample(n) would
             g = torch.Generator().manual_seed(self.seed)
-            return torch.cat([self.model.sample(min(2500, self.n - i), generator=g).cpu() for i in range(0, self.n, 2500)])
-        return self._once("samples", draw)
+            return torch.cat([self.model.sample(min(2500, n - i), generator=g).cpu() for i in range(0, n, 2500)])
+        return self._once(("samples", n), draw)
 
     @torch.no_grad()
     def reconstructions(self) -> torch.Tensor:
@@ -177,8 +180,8 @@ def why_not(metric: Metric, ctx: MetricContext) -> str | None:
             return f"{ctx.dataset} is not an image dataset"
         if need == "heldout" and ctx.split == "train":
             return f"it needs examples held out from training, and {ctx.dataset} has only a train split"
-        if need == "modes" and mode_counter(ctx.dataset) is None:
-            return f"{ctx.dataset} has no known modes (ring8, grid25 and stacked-mnist have)"
+        if need == "modes" and mode_counter(ctx.dataset, ctx.options) is None:
+            return f"{ctx.dataset} has no known modes (ring8, grid25, stacked-mnist and stacked-mnist-full have)"
     return None
 
 

@@ -179,8 +179,8 @@ def _flat01(x: torch.Tensor, image: bool) -> torch.Tensor:
     return (x + 1) / 2 if image else x
 
 
-@register_metric("parzen", "Parzen-window log-likelihood of the split (nats; pixels in [0, 1]); bandwidth chosen on its first half, "
-                 "reported on its second")
+@register_metric("parzen", "Parzen-window log-likelihood of the split (nats; image pixels in [0, 1], vectors as they are); bandwidth chosen on "
+                 "its first half, reported on its second")
 def _parzen(ctx: MetricContext):
     image = ctx.info.kind == "image"
     real = _flat01(ctx.real().x, image)
