@@ -67,7 +67,7 @@ def train_family(family: str, data: str, images: int | None, runs: Path, fresh: 
 
 def evaluate(family: str, run: Path, clf, pictures_dir: Path) -> dict:
     model = gane.load(run)
-    judge = MetricContext(model, clf.dataset, "test", n=1000, seed=0)  # 1,000 samples; the split's first 1,000 images
+    judge = MetricContext(model, clf.dataset, "test", n=1000, seed=0)  # 1,000 samples; 1,000 test images spread through the split
     judged = compute(["confidence"] + (["recon"] if model.has_encoder else []), judge)
     panels = [judge.samples()[:40]]
     if model.has_encoder:
@@ -106,7 +106,8 @@ def write_markdown(rows: dict, data: str, n_train: int, images: int | None, clf,
         "- **from p(z)**: the same for families whose samples draw z from a Gaussian mixture fitted to the training "
         "codes (`--code-mixture`, see docs/families.md), with z from the prior N(0, I) instead "
         "(ae has no prior: N(0, I) is shown for comparison);",
-        f"- **agreement**: fraction of {'the' if digits else 'the first'} 1,000 test {what} whose reconstruction G(E(x)) keeps its class (chance 10%);",
+        "- **agreement**: fraction of " + ("the 1,000 test digits" if digits else "1,000 test images spread evenly through the split")
+        + " whose reconstruction G(E(x)) keeps its class (chance 10%);",
         "- **MSE**: mean squared error of those reconstructions, pixels in [-1, 1].",
         "",
         "| family | images seen | wall time | images/s | confidence | from p(z) | agreement | MSE |" + (" target |" if digits else ""),
@@ -146,7 +147,7 @@ def main(argv=None) -> int:
     stem = "families" if data == "mnist-5k" else f"families-{data}"
     runs = args.runs or Path("runs") / ("bench-families" if data == "mnist-5k" else f"bench-families-{data}")
     clf = domain_classifier(data)
-    test = load_data(data, "test").take(1000)
+    test = load_data(data, "test").spread(1000)
     n_train = len(load_data(data, "train"))
     real_confidence = clf.confident_rate(test.x)  # the reference line of the results page
     json_path, md_path = args.results / f"{stem}.json", args.results / f"{stem}.md"

@@ -202,3 +202,12 @@ def test_stacked_mnist_labels_name_the_digits_of_its_channels():
     digits = domain_classifier("mnist-5k").predict(batch.x.reshape(600, 1, 28, 28)).reshape(200, 3)
     read = 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2]
     assert (read == batch.y).float().mean() > 0.9  # the digit classifier reads about 98% of single digits right
+
+
+def test_reals_and_train_examples_are_spread_through_a_split_sorted_by_class():
+    """mnist-5k's files are sorted by class: 100 reals must not all be zeros."""
+    from gane.metrics import MetricContext
+
+    ctx = MetricContext(model=None, dataset="mnist-5k", n=100)
+    assert torch.bincount(ctx.real().y, minlength=10).tolist() == [10] * 10
+    assert torch.bincount(ctx.train_examples(200).y, minlength=10).tolist() == [20] * 10

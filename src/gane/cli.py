@@ -261,6 +261,9 @@ def list_(data_root):
     click.echo("\nMetrics (gane eval RUN --metrics a,b; gane train ... --metrics a,b):")
     for name, metric in METRICS.items():
         click.echo(f"  {name:<10} {metric.description}")
+    from .suites import SUITES
+
+    click.echo(f"\nBenchmark suites (gane bench suite NAME): {', '.join(SUITES.names())}")
     click.echo("\nAdversarial losses (--loss):")
     for name, loss in ADVERSARIAL_LOSSES.items():
         click.echo(f"  {name:<10} {loss.description}")
@@ -283,7 +286,7 @@ def quickstart(out, minutes, seed):
 
 @cli.group()
 def bench():
-    """Speed benchmarks."""
+    """Benchmarks: trainer speed (`bench train`) and published tables reproduced (`bench suite`)."""
 
 
 @bench.command("train")
@@ -303,6 +306,27 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
 
     run_bench(family, data=data, steps=steps, batch_size=batch_size, repeats=repeats, device=device, width=width,
               variants=tuple(v.strip() for v in variants.split(",") if v.strip()))
+
+
+@bench.command("suite")
+@click.argument("name")
+@click.option("--data", "datasets", multiple=True, help="only these datasets (repeatable); default: the suite's own list")
+@click.option("--runs", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="run folders are kept (and reused when finished) under here")
+@click.option("--results", type=click.Path(path_type=Path), default=Path("benchmarks/results"), show_default=True,
+              help="where NAME.md and NAME.json are written")
+@click.option("--fresh", is_flag=True, help="retrain runs that already finished")
+def bench_suite(name, datasets, runs, results, fresh):
+    """Reproduce a published table at gane's scale: representation, fidelity.
+
+    Our rows beside the quoted ones, with the command, the wall time and where our protocol differs,
+    written to RESULTS/NAME.md (+ .json). Runs are reused when finished, resumed when interrupted.
+    """
+    from .suites import SUITES, SuiteOptions, run_suite
+
+    SUITES.get(name)  # an unknown name is refused before anything runs
+    path = run_suite(name, SuiteOptions(tuple(datasets), runs, results, fresh, log=lambda m: click.echo(f"gane: {m}")))
+    click.echo(f"gane: wrote {path} and {path.with_suffix('.json')}")
 
 
 def _paragraph(msg: str, prefix: str = "") -> str:

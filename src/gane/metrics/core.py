@@ -51,8 +51,8 @@ def register_metric(name: str, description: str, needs: tuple[str, ...] = ()):
 @dataclass
 class MetricContext:
     """One model judged against one dataset split: the samples, the reals and their features,
-    each computed on first use. ``n`` samples are drawn (with ``seed``); the reals are the split's
-    first ``min(n, len(split))`` examples."""
+    each computed on first use. ``n`` samples are drawn (with ``seed``); the reals are
+    ``min(n, len(split))`` examples spread evenly through the split."""
 
     model: torch.nn.Module  # a gane Family, in eval mode
     dataset: str
@@ -88,14 +88,15 @@ class MetricContext:
         return self.data().info
 
     def real(self) -> Batch:
-        """The split's first ``min(n, len(split))`` examples (on the CPU)."""
+        """``min(n, len(split))`` examples of the split spread evenly through it (all of it, in order,
+        when n covers it): files sorted by class give every class its share (on the CPU)."""
         data = self.data()
-        return self._once("real", lambda: data.take(min(self.n, len(data))))
+        return self._once("real", lambda: data.spread(min(self.n, len(data))))
 
     def train_examples(self, n: int) -> Batch:
-        """The first ``n`` examples of the train split (for kNN and probes, and Parzen's bandwidth)."""
+        """``n`` examples of the train split spread evenly through it: the labelled neighbours of kNN and the probe's data."""
         data = self.data("train")
-        return self._once(("train", n), lambda: data.take(min(n, len(data))))
+        return self._once(("train", n), lambda: data.spread(min(n, len(data))))
 
     @torch.no_grad()
     def samples(self, n: int | None = None) -> torch.Tensor:

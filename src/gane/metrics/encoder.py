@@ -18,7 +18,7 @@ KS = (1, 5, 25, 50)
 
 
 def knn_accuracy(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor, test_y: torch.Tensor,
-                 ks=KS, metric: str = "l2", chunk: int = 1024) -> dict[int, float]:
+                 ks=KS, metric: str = "l2") -> dict[int, float]:
     """Accuracy of k-nearest-neighbour majority votes for each k in ``ks`` (ties go to the smaller
     label, as in scikit-learn). ``metric``: "l2" or "cosine"."""
     if metric == "cosine":
@@ -27,6 +27,7 @@ def knn_accuracy(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor,
     k_max = min(max(ks), len(train))
     classes = int(max(train_y.max(), test_y.max())) + 1
     correct = {k: 0 for k in ks}
+    chunk = max(1, (1 << 24) // len(train))  # rows of test whose distances to every train example fit in 128 MB
     for i in range(0, len(test), chunk):
         d = torch.cdist(test[i : i + chunk], train) if metric == "l2" else -test[i : i + chunk] @ train.T
         nearest = d.topk(k_max, dim=1, largest=False).indices  # (b, k_max), nearest first

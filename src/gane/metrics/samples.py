@@ -154,9 +154,15 @@ def _is(ctx: MetricContext):
 
 
 def _equal_sets(ctx: MetricContext):
+    """The same number of reals and samples (the k-NN radii depend on set size), each taken evenly
+    spread through its set."""
     real, fake = ctx.features("real")[0], ctx.features("samples")[0]
-    m = min(len(real), len(fake))  # the k-NN radii depend on set size: both sets get the same
-    return real[:m], fake[:m]
+    m = min(len(real), len(fake))
+    return real[_spread(len(real), m)], fake[_spread(len(fake), m)]
+
+
+def _spread(n: int, m: int) -> torch.Tensor:
+    return torch.arange(m) * n // m
 
 
 @register_metric("pr", "improved precision and recall (k = 3) in feature space, equal numbers of reals and samples")

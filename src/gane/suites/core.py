@@ -1,0 +1,154 @@
+"""The suite registry, its options, the report it returns and the runs it trains."""
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..errors import GaneError
+from ..registry import Registry
+
+
+@dataclass
+class SuiteOptions:
+    datasets: tuple[str, ...] = ()  # empty: the suite's own list
+    runs: Path = Path("runs")  # run folders are kept (and reused) under here
+    results: Path = Path("benchmarks/results")
+    fresh: bool = False  # retrain runs that already finished
+    seeds: int | None = None  # suites with seeds: how many (None: the suite's default)
+    log: Callable[[str], None] = print
+
+
+@dataclass
+class Table:
+    """A Markdown table: ``rows`` are lists of cells; ``quoted`` rows are figures from papers."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    quoted: list[tuple[list[str], str]] = field(default_factory=list)  # (cells, source)
+    note: str = ""
+
+    def markdown(self) -> list[str]:
+        cols = self.columns + (["source"] if self.quoted else [])
+        lines = [f"### {self.title}", ""] + ([self.note, ""] if self.note else [])
+        lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(r + (["gane, measured"] if self.quoted else [])) + " |" for r in self.rows]
+        lines += ["| " + " | ".join(cells + [f"quoted: {src}"]) + " |" for cells, src in self.quoted]
+        return lines + [""]
+
+
+@dataclass
+class Report:
+    name: str
+    title: str
+    summary: str  # what was measured, in a paragraph
+    command: str
+    tables: list[Table] = field(default_factory=list)
+    protocol: list[str] = field(default_factory=list)  # where ours differs from the paper's
+    pictures: list[tuple[str, str]] = field(default_factory=list)  # (caption, path relative to the page)
+    data: dict = field(default_factory=dict)  # every number, for the JSON file
+    skipped: list[str] = field(default_factory=list)  # what could not run here, and how to make it run
+
+    def markdown(self, seconds: float) -> str:
+        lines = [f"# {self.title}", "", self.summary, "",
+                 f"Written by `{self.command}` in {seconds / 60:.1f} minutes on {_machine()} (runs it could reuse were not retrained).", ""]
+        if self.skipped:
+            lines += ["Not run here:", ""] + [f"- {s}" for s in self.skipped] + [""]
+        for t in self.tables:
+            lines += t.markdown()
+        if self.protocol:
+            lines += ["## How our protocol differs", ""] + [f"- {p}" for p in self.protocol] + [""]
+        for caption, path in self.pictures:
+            lines += [f"![{caption}]({path})", "", caption, ""]
+        return "\n".join(lines)
+
+
+SUITES: Registry[Callable[[SuiteOptions], Report]] = Registry("suite")
+
+
+def register_suite(name: str):
+    return SUITES.register(name)
+
+
+def run_suite(name: str, options: SuiteOptions) -> Path:
+    """Run a registered suite and write RESULTS/NAME.md and .json; returns the Markdown path."""
+    fn = SUITES.get(name)
+    start = time.perf_counter()
+    report = fn(options)
+    seconds = time.perf_counter() - start
+    options.results.mkdir(parents=True, exist_ok=True)
+    md = options.results / f"{name}.md"
+    md.write_text(report.markdown(seconds))
+    (options.results / f"{name}.json").write_text(json.dumps({"seconds": round(seconds, 1), **report.data}, indent=2))
+    return md
+
+
+def _machine() -> str:
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"{torch.get_num_threads()} CPU threads"
+    return f"{platform.machine()} with {device}"
+
+
+# ------------------------------------------------------------------ runs a suite trains or reuses
+
+
+def available(dataset: str) -> bool:
+    from ..data import DATASETS, DataOptions, parse_spec
+
+    return bool(DATASETS.get(parse_spec(dataset)[0]).available(DataOptions()))
+
+
+def missing_data_note(dataset: str) -> str:
+    if dataset == "fashion-mnist":
+        return ("fashion-mnist: its files are not on this machine. Install the Debian package "
+                "(`apt-get install dataset-fashion-mnist`), or let torchvision fetch them once "
+                "(`gane train gan --data fashion-mnist --download --steps 1`), then run the suite again.")
+    return f"{dataset}: its files are not on this machine (see `gane list`)."
+
+
+def preset_run(family: str, dataset: str, runs: Path, images: int | None = None, fresh: bool = False, seed: int = 0,
+               log: Callable[[str], None] = print, **options) -> tuple[Path, dict]:
+    """The run of ``family`` on ``dataset`` with its preset, trained for ``images`` images seen (or the
+    preset's own length), reused when already finished and resumed when interrupted. Returns the run
+    folder and {steps, batch_size, seconds, images} (the seconds of training, summed over resumptions)."""
+    from ..api import train
+    from ..config import DEFAULT_STEPS, resolve
+    from ..train import latest_checkpoint
+
+    out = runs / family
+    cfg = resolve(family, data=dataset, seed=seed, **options).train
+    steps = -(-images // cfg.batch_size) if images else cfg.steps or DEFAULT_STEPS
+    timing_file = out / "bench-timing.json"
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    ckpt = latest_checkpoint(out) if out.exists() else None
+    done = int(json.loads((ckpt / "state.json").read_text())["step"]) if ckpt and (ckpt / "state.json").exists() else None
+    timing = json.loads(timing_file.read_text()) if timing_file.exists() else {"seconds": 0.0, "images": 0}
+    if ckpt is None or done is None or done < steps:
+        log(f"training {family} on {dataset} ({steps:,} steps of {cfg.batch_size}) into {out}")
+        result = train(family, data=dataset, steps=steps, out=str(out), resume=ckpt is not None, seed=seed, **options)
+        timing = {"seconds": timing["seconds"] + result.seconds, "images": timing["images"] + (result.step - (done or 0)) * cfg.batch_size}
+        out.mkdir(parents=True, exist_ok=True)
+        timing_file.write_text(json.dumps(timing))
+    elif done > steps:
+        raise GaneError(f"{out} was trained to step {done}, past the {steps} this suite asks for; pass --fresh or another --runs folder.")
+    return out, {"steps": steps, "batch_size": cfg.batch_size, **timing}
+
+
+#: where benchmarks/families.py keeps its runs: the suites that judge those same runs reuse them
+def families_runs(runs: Path, dataset: str) -> Path:
+    return runs / ("bench-families" if dataset == "mnist-5k" else f"bench-families-{dataset}")
+
+
+#: images seen by every family on mnist-5k (benchmarks/families.py's budget); other data: each preset's own length
+MNIST_BUDGET = 192_000
+
+
+def budget(dataset: str) -> int | None:
+    return MNIST_BUDGET if dataset == "mnist-5k" else None

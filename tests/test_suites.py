@@ -1,0 +1,51 @@
+"""Benchmark suites: the report they write and the runs they reuse (the suites themselves train for
+minutes and run as benchmarks, not in CI)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gane.cli import main
+from gane.errors import GaneError
+from gane.suites import SUITES, Report, SuiteOptions, Table, register_suite, run_suite
+from gane.suites.core import preset_run
+
+
+def test_a_report_marks_quoted_rows_with_their_source_and_says_how_it_was_made(tmp_path):
+    @register_suite("tiny-test-suite")
+    def tiny(opts):
+        t = Table("numbers", ["method", "score"], rows=[["ours", "0.9"]], quoted=[(["theirs", "0.8"], "Paper et al. 2020, Table 1")])
+        return Report("tiny-test-suite", "Tiny", "What was measured.", "gane bench suite tiny-test-suite", [t],
+                      protocol=["fewer images"], data={"ours": 0.9}, skipped=["fashion-mnist: not here"])
+
+    try:
+        md = run_suite("tiny-test-suite", SuiteOptions(results=tmp_path))
+        text = md.read_text()
+        assert "| ours | 0.9 | gane, measured |" in text and "| theirs | 0.8 | quoted: Paper et al. 2020, Table 1 |" in text
+        assert "`gane bench suite tiny-test-suite`" in text and "- fewer images" in text and "- fashion-mnist: not here" in text
+        assert json.loads((tmp_path / "tiny-test-suite.json").read_text())["ours"] == 0.9
+    finally:
+        SUITES._items.pop("tiny-test-suite")
+
+
+def test_the_registered_suites_and_an_unknown_name(capsys):
+    assert {"representation", "fidelity"} <= set(SUITES.names())
+    assert main(["bench", "suite", "fidelty"]) == 2
+    assert "Did you mean 'fidelity'?" in capsys.readouterr().err
+
+
+def test_preset_runs_are_reused_when_finished_resumed_when_short_and_retrained_when_fresh(tmp_path, image_npz):
+    tiny = dict(width=0.125, z_dim=4, batch_size=16, progress=False)
+    spec = f"npz:{image_npz}"
+    out, timing = preset_run("ae", spec, tmp_path, images=32, **tiny)  # 2 steps of 16
+    assert timing["steps"] == 2 and timing["images"] == 32 and (out / "checkpoints").exists()
+    mtime = (out / "bench-timing.json").stat().st_mtime_ns
+    again, same = preset_run("ae", spec, tmp_path, images=32, **tiny)
+    assert same == timing and (out / "bench-timing.json").stat().st_mtime_ns == mtime  # not retrained
+    longer = preset_run("ae", spec, tmp_path, images=64, **tiny)[1]
+    assert longer["steps"] == 4 and longer["images"] == 64  # resumed for the 2 missing steps
+    with pytest.raises(GaneError, match="past the 2"):
+        preset_run("ae", spec, tmp_path, images=32, **tiny)
+    fresh = preset_run("ae", spec, tmp_path, images=32, fresh=True, **tiny)[1]
+    assert fresh["images"] == 32
