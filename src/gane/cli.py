@@ -317,7 +317,7 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
               help="where NAME.md and NAME.json are written")
 @click.option("--fresh", is_flag=True, help="retrain runs that already finished")
 def bench_suite(name, datasets, runs, results, fresh):
-    """Reproduce a published table at gane's scale: representation, fidelity.
+    """Reproduce a published table at gane's scale: representation, fidelity, claims.
 
     Our rows beside the quoted ones, with the command, the wall time and where our protocol differs,
     written to RESULTS/NAME.md (+ .json). Runs are reused when finished, resumed when interrupted.
