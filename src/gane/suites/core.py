@@ -92,7 +92,7 @@ def run_suite(name: str, options: SuiteOptions) -> Path:
 
 def _machine() -> str:
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"{torch.get_num_threads()} CPU threads"
-    return f"{platform.machine()} with {device}"
+    return f"{platform.machine()} with {device}".replace("1 CPU threads", "1 CPU thread")
 
 
 # ------------------------------------------------------------------ runs a suite trains or reuses
