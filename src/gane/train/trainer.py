@@ -308,7 +308,7 @@ class Trainer:
         start = time.perf_counter()
         ctx = self.metrics.for_model(self.model)
         values = compute(self.metric_names, ctx)
-        self._metrics_at = self.step
+        self.metrics, self._metrics_at = ctx, self.step  # ctx keeps the reals' features and baselines for the next time
         if self.cfg.train.progress:
             from tqdm.auto import tqdm
 
