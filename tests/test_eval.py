@@ -62,10 +62,10 @@ def test_train_with_metrics_logs_them_at_checkpoints(tmp_path, image_npz):
     logged = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     fd = [(r["step"], r["metrics/fd"]) for r in logged if "metrics/fd" in r]
     assert [s for s, _ in fd] == [4, 6] and fd[1][1] == pytest.approx(records[1]["metrics"]["fd"])
-    # resumed: the next evaluation is 4 steps after the checkpoint it resumed from
+    # resumed: the evaluations keep to multiples of 4 (and the last step)
     gane.train("ae", data=f"npz:{image_npz}", steps=12, tick=2, metrics="fd,recon", metrics_every=4, metrics_n=20,
                width=0.125, z_dim=4, batch_size=16, out=str(out), progress=False, resume=True)
-    assert [r["step"] for r in json.loads((out / "metrics.json").read_text())] == [4, 6, 10, 12]
+    assert [r["step"] for r in json.loads((out / "metrics.json").read_text())] == [4, 6, 8, 12]  # every 4 steps, as without the stop
 
 
 def test_train_refuses_a_metric_that_cannot_apply_before_training(tmp_path, image_npz, capsys):
@@ -129,12 +129,30 @@ def test_inception_without_weights_is_a_clear_error(monkeypatch, tmp_path):
         inception_features(tmp_path / "missing.pth")
 
 
-def test_a_weights_file_that_holds_code_is_refused_unread(tmp_path):
+def test_a_weights_file_that_holds_code_is_refused_unread(tmp_path, capsys):
     class Payload:
         def __reduce__(self):
             return (print, ("unpickled!",))
 
     path = tmp_path / "evil.pth"
-    path.write_bytes(pickle.dumps({"w": Payload()}))
+    torch.save({"w": Payload()}, path)  # a real torch checkpoint whose pickle would call print when loaded in full
     with pytest.raises(GaneError, match="Could not read Inception weights"):
         inception_features(path)
+    assert "unpickled!" not in capsys.readouterr().out
+
+
+def test_eval_of_metrics_that_draw_no_reals_and_of_a_lone_checkpoint_folder(tiny_vae, tmp_path, capsys):
+    assert main(["eval", str(tiny_vae), "--metrics", "is", "--n", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "30 samples" in out and "\n  is " in out
+    import shutil
+
+    lone = tmp_path / "exported"
+    shutil.copytree(gane.load_run(tiny_vae).checkpoint, lone)
+    rec = gane.evaluate(lone, "fd", n=20)
+    assert rec["step"] == 4 and (lone / "metrics.json").exists() and not (tmp_path / "metrics.json").exists()
+
+
+def test_too_few_samples_for_nearest_neighbour_metrics_is_a_sentence(tiny_vae, capsys):
+    assert main(["eval", str(tiny_vae), "--metrics", "pr", "--n", "4"]) == 2
+    assert "Raise --n" in capsys.readouterr().err

@@ -116,11 +116,23 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
     check_applicable(names, ctx)
     t = time.perf_counter()
     values = compute(names, ctx, log)
-    step = int(loaded.checkpoint.name.removeprefix("step-")) if loaded.checkpoint.name.startswith("step-") else None
-    rec = record(ctx, values, step, str(loaded.checkpoint), time.perf_counter() - t)
+    rec = record(ctx, values, _checkpoint_step(loaded.checkpoint), str(loaded.checkpoint), time.perf_counter() - t)
     if write:
-        append_record(loaded.checkpoint.parent.parent / "metrics.json", rec)
+        append_record(metrics_file(loaded.checkpoint), rec)
     return rec
+
+
+def metrics_file(checkpoint: Path) -> Path:
+    """Where evaluations of ``checkpoint`` are kept: RUN/metrics.json for a run's checkpoint
+    (RUN/checkpoints/step-N), else metrics.json inside the checkpoint folder itself."""
+    return checkpoint.parent.parent / "metrics.json" if checkpoint.parent.name == "checkpoints" else checkpoint / "metrics.json"
+
+
+def _checkpoint_step(checkpoint: Path) -> int | None:
+    try:
+        return int(json.loads((checkpoint / "state.json").read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def families() -> dict[str, str]:

@@ -208,7 +208,8 @@ class _EvalCommand(click.Command):
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--metrics", "metric_names", required=True, help="comma-separated metric names (listed below), e.g. fd,kid,pr,recon")
 @click.option("--split", default="test", show_default=True, help="split of the dataset to judge against (datasets without it use their train split)")
-@click.option("--n", type=click.IntRange(min=2), default=5000, show_default=True, help="samples drawn; reals: the split's first N examples")
+@click.option("--n", type=click.IntRange(min=2), default=5000, show_default=True,
+              help="samples drawn; reals: N examples of the split spread through it (all of it when N covers it)")
 @click.option("--data", default=None, help="dataset to judge against (default: the run's own)")
 @click.option("--features", type=click.Choice(["domain", "inception"]), default="domain", show_default=True,
               help="feature network for fd, kid, is, pr, dc and recon's feature distance: the dataset's own classifier, or Inception-v3")
@@ -229,14 +230,17 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
     rec = evaluate(run, metric_names, split=split, n=n, data=data, features=features,
                    inception_weights=str(inception_weights) if inception_weights else None, seed=seed, train_n=train_n,
                    ema=not no_ema, log=lambda msg: click.echo(f"gane: {msg}"))
+    from .api import metrics_file
+
     step = f"step {rec['step']}" if rec["step"] is not None else rec["checkpoint"]
-    click.echo(f"\n{rec['dataset']} {rec['split']} ({rec['reals']:,} examples) against {rec['n']:,} samples of {run} at {step}"
+    judged = [f"{rec['reals']:,} {rec['split']} examples of {rec['dataset']}" if rec["reals"] is not None else None,
+              f"{' and '.join(f'{n:,}' for n in rec['samples_drawn'])} samples" if rec["samples_drawn"] else None]
+    click.echo(f"\n{run} at {step}: " + ", ".join(j for j in judged if j)
                + (f"; features: {rec['features']}" if rec["features"] else ""))
     width = max(len(k) for k in rec["metrics"])
     for k, v in rec["metrics"].items():
         click.echo(f"  {k:<{width}}  {v:.4g}")
-    folder = Path(rec["checkpoint"]).parent.parent
-    click.echo(f"gane: appended to {folder / 'metrics.json'} ({rec['seconds']:.1f} s)")
+    click.echo(f"gane: appended to {metrics_file(Path(rec['checkpoint']))} ({rec['seconds']:.1f} s)")
 
 
 @cli.command("list")

@@ -7,9 +7,9 @@ keeps the class of the image it came from.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -123,9 +123,12 @@ def train_classifier(dataset: str, epochs: int = 12, seed: int = 0, options: Dat
 def domain_classifier(dataset: str, options: DataOptions | None = None, verbose: bool = True) -> DomainClassifier:
     """The cached classifier for ``dataset``, trained on its train split the first time it is asked for."""
     folder = cache_dir() / "classifiers"
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in dataset)
-    if options is not None and options.image_size:  # a classifier reads images of one size
-        stem += f"-{options.image_size}px"
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in dataset)[:60]
+    if ":" in dataset or (options is not None and (options.image_size or options.data_root)):
+        # files or folders (by their contents) and resized images get a classifier of their own
+        from .core import data_identity
+
+        stem += "-" + hashlib.sha256(json.dumps(data_identity(dataset, options), default=str).encode()).hexdigest()[:16]
     weights, meta_file = folder / f"{stem}.safetensors", folder / f"{stem}.json"
     if weights.exists() and meta_file.exists():
         meta = json.loads(meta_file.read_text())

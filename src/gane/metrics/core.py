@@ -32,7 +32,7 @@ class Metric:
     name: str
     fn: Callable[["MetricContext"], dict[str, float]]
     description: str
-    needs: tuple[str, ...] = ()  # "images", "labels", "encoder", "heldout", "modes": what the model and data must have
+    needs: tuple[str, ...] = ()  # "images", "labels", "encoder", "heldout", "modes", "features": what model and data must have
 
 
 METRICS: Registry[Metric] = Registry("metric")
@@ -63,7 +63,7 @@ class MetricContext:
     features_kind: str = "domain"  # or "inception"
     inception_weights: str | None = None
     options: DataOptions = field(default_factory=DataOptions)
-    device: torch.device | str = "cpu"
+    device: torch.device | str | None = None  # default: where the model's weights are
     _cache: dict = field(default_factory=dict, repr=False)
 
     def for_model(self, model) -> "MetricContext":
@@ -72,6 +72,11 @@ class MetricContext:
         keep = {k: v for k, v in self._cache.items()
                 if k in ("net", "real") or (isinstance(k, tuple) and (k[0] in ("data", "train") or k == ("features", "real")))}
         return dataclasses.replace(self, model=model, _cache=keep)
+
+    def __post_init__(self):
+        if self.device is None:
+            params = next(iter(self.model.parameters()), None) if isinstance(self.model, torch.nn.Module) else None
+            self.device = params.device if params is not None else torch.device("cpu")
 
     def _once(self, key, make):
         if key not in self._cache:
@@ -134,18 +139,31 @@ class MetricContext:
         return "_inception" if self.feature_net().name == "inception" else ""
 
 
+def data_identity(spec: str, options: DataOptions | None = None) -> list:
+    """What identifies the contents of a dataset spec for caches: the spec, the options that change
+    the images, and for a file or folder its resolved path with the size and modification time of
+    every file in it (an edited, added or removed image gives another identity)."""
+    options = options or DataOptions()
+    ident: list = [spec, options.image_size, options.data_root]
+    if ":" in spec:
+        local = Path(spec.split(":", 1)[1]).expanduser()
+        if local.exists():
+            files = sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else [local]
+            ident.append(str(local.resolve()))
+            ident.append(hashlib.sha256(json.dumps([[str(f.relative_to(local) if local.is_dir() else f.name), f.stat().st_size,
+                                                     f.stat().st_mtime_ns] for f in files]).encode()).hexdigest())
+    return ident
+
+
 def _cached_real_features(ctx: MetricContext):
     """Features of the reals, cached in gane's cache folder by dataset, split, count and network:
-    stylegan2-ada's cached reference statistics. Folders and npz files are keyed by their path,
-    size and modification time, so an edited dataset is not judged against stale features."""
+    stylegan2-ada's cached reference statistics. Folders and npz files are keyed by their files'
+    sizes and modification times (:func:`data_identity`), so an edited dataset is not judged
+    against stale features."""
     net = ctx.feature_net()
     from .classifier import CLASSIFIER_VERSION
 
-    ident = [ctx.dataset, ctx.split, len(ctx.real().x), net.name, net.description, CLASSIFIER_VERSION]
-    local = Path(ctx.dataset.split(":", 1)[-1])
-    if ":" in ctx.dataset and local.exists():
-        st = local.stat()
-        ident += [str(local.resolve()), st.st_size, st.st_mtime_ns]
+    ident = [*data_identity(ctx.dataset, ctx.options), ctx.split, len(ctx.real().x), net.name, net.description, CLASSIFIER_VERSION]
     key = hashlib.sha256(json.dumps(ident, default=str).encode()).hexdigest()[:20]
     path = cache_dir() / "features" / f"{key}.safetensors"
     from safetensors.torch import load_file, save_file
@@ -179,6 +197,11 @@ def why_not(metric: Metric, ctx: MetricContext) -> str | None:
             return f"{ctx.dataset} has no labels"
         if need == "images" and info.kind != "image":
             return f"{ctx.dataset} is not an image dataset"
+        if need == "features":
+            try:
+                ctx.feature_net()
+            except GaneError as e:
+                return str(e)
         if need == "heldout" and ctx.split == "train":
             return f"it needs examples held out from training, and {ctx.dataset} has only a train split"
         if need == "modes" and mode_counter(ctx.dataset, ctx.options) is None:
@@ -236,8 +259,9 @@ def append_record(path: Path, record: dict) -> None:
 def record(ctx: MetricContext, values: dict[str, float], step: int | None, checkpoint: str | None, seconds: float) -> dict:
     """One metrics.json entry: what was judged, against what, and the numbers."""
     net = ctx._cache.get("net")
+    drawn = sorted(k[1] for k in ctx._cache if isinstance(k, tuple) and k[0] == "samples")
     return {
-        "step": step, "checkpoint": checkpoint, "dataset": ctx.dataset, "split": ctx.split, "n": ctx.n,
+        "step": step, "checkpoint": checkpoint, "dataset": ctx.dataset, "split": ctx.split, "n": ctx.n, "samples_drawn": drawn,
         "reals": len(ctx.real().x) if "real" in ctx._cache else None, "seed": ctx.seed,
         "features": net.description if net is not None else None,
         "metrics": values, "seconds": round(seconds, 2),

@@ -99,7 +99,7 @@ def _probe(ctx: MetricContext):
 
 
 @register_metric("recon", "reconstructions G(E(x)) of the split: MSE and PSNR (pixels in [-1, 1]), SSIM (images), distance in "
-                 "feature space, and the fraction keeping their class (labelled images)", needs=("encoder",))
+                 "feature space, and the fraction keeping their class (labelled images)", needs=("encoder", "features"))
 def _recon(ctx: MetricContext):
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 

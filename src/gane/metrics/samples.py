@@ -17,6 +17,7 @@ import warnings
 import torch
 from torch import nn
 
+from ..errors import GaneError
 from .core import MetricContext, register_metric
 
 
@@ -121,7 +122,9 @@ def parzen(samples: torch.Tensor, validation: torch.Tensor, test: torch.Tensor, 
     log-likelihood (over a grid relative to the samples' spread), then the mean test log-likelihood
     and its standard error."""
     if sigmas is None:
-        spread = float(samples.double().std(0).pow(2).mean().sqrt())
+        spread = float(samples.double().std(0).pow(2).mean().sqrt()) if len(samples) > 1 else 0.0
+        if not spread > 0:  # every sample the same point: a kernel density on it has no width to choose
+            raise GaneError("Parzen needs samples that differ: every sample the model drew is the same point (a collapsed model).")
         sigmas = [spread * 10 ** e for e in torch.linspace(-2.5, 0.5, 25).tolist()]
     scores = [float(parzen_log_likelihood(samples, validation, s).mean()) for s in sigmas]
     best = sigmas[max(range(len(sigmas)), key=scores.__getitem__)]
@@ -132,12 +135,12 @@ def parzen(samples: torch.Tensor, validation: torch.Tensor, test: torch.Tensor, 
 # ------------------------------------------------------------------ registered metrics
 
 
-@register_metric("fd", "Frechet distance between real and generated features (FID when --features inception)")
+@register_metric("fd", "Frechet distance between real and generated features (FID when --features inception)", needs=("features",))
 def _fd(ctx: MetricContext):
     return {f"fd{ctx.feature_suffix()}": frechet_distance(ctx.features("real")[0], ctx.features("samples")[0])}
 
 
-@register_metric("kid", "kernel distance (KID, unbiased MMD^2, cubic kernel; mean and std over 100 subsets)")
+@register_metric("kid", "kernel distance (KID, unbiased MMD^2, cubic kernel; mean and std over 100 subsets)", needs=("features",))
 def _kid(ctx: MetricContext):
     mean, std = kernel_distance(ctx.features("real")[0], ctx.features("samples")[0], seed=ctx.seed)
     suffix = ctx.feature_suffix()
@@ -145,7 +148,7 @@ def _kid(ctx: MetricContext):
 
 
 @register_metric("is", "Inception Score from the domain classifier's (or Inception's) class probabilities, 10 splits",
-                 needs=("images",))
+                 needs=("images", "features"))
 def _is(ctx: MetricContext):
     logits = ctx.features("samples")[1]
     mean, std = inception_score(logits, seed=ctx.seed)
@@ -158,6 +161,9 @@ def _equal_sets(ctx: MetricContext):
     spread through its set."""
     real, fake = ctx.features("real")[0], ctx.features("samples")[0]
     m = min(len(real), len(fake))
+    if m <= 5:
+        raise GaneError(f"Precision, recall, density and coverage compare k-nearest-neighbour balls (k up to 5) and need more than "
+                        f"5 reals and samples; this evaluation has {m}. Raise --n.")
     return real[_spread(len(real), m)], fake[_spread(len(fake), m)]
 
 
@@ -165,14 +171,14 @@ def _spread(n: int, m: int) -> torch.Tensor:
     return torch.arange(m) * n // m
 
 
-@register_metric("pr", "improved precision and recall (k = 3) in feature space, equal numbers of reals and samples")
+@register_metric("pr", "improved precision and recall (k = 3) in feature space, equal numbers of reals and samples", needs=("features",))
 def _pr(ctx: MetricContext):
     p, r = precision_recall(*_equal_sets(ctx))
     suffix = ctx.feature_suffix()
     return {f"precision{suffix}": p, f"recall{suffix}": r}
 
 
-@register_metric("dc", "density and coverage (k = 5) in feature space, equal numbers of reals and samples")
+@register_metric("dc", "density and coverage (k = 5) in feature space, equal numbers of reals and samples", needs=("features",))
 def _dc(ctx: MetricContext):
     d, c = density_coverage(*_equal_sets(ctx))
     suffix = ctx.feature_suffix()
@@ -186,12 +192,11 @@ def _flat01(x: torch.Tensor, image: bool) -> torch.Tensor:
 
 
 @register_metric("parzen", "Parzen-window log-likelihood of the split (nats; image pixels in [0, 1], vectors as they are); bandwidth chosen on "
-                 "its first half, reported on its second")
+                 "every other real example, reported on the rest")
 def _parzen(ctx: MetricContext):
     image = ctx.info.kind == "image"
-    real = _flat01(ctx.real().x, image)
-    half = len(real) // 2
-    return parzen(_flat01(ctx.samples(), image), real[:half], real[half:])
+    real = _flat01(ctx.real().x, image)  # in split order, which may be sorted by class: every other example is validation
+    return parzen(_flat01(ctx.samples(), image), real[0::2], real[1::2])
 
 
 @register_metric("confidence", "fraction of samples the domain classifier puts in one class with p > 0.9 "

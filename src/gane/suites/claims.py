@@ -92,8 +92,8 @@ def claims(opts: SuiteOptions) -> Report:
                         ("Ten test digits (top row), then their reconstructions with z of 2, 5, 10, 20 and 50 dimensions",
                          "claims/reconstructions-by-z.png")]
     report.protocol = [
-        "(a) uses the 2-D mixtures of PacGAN (benchmarks/mixtures.py's runs, one seed each); the modes-2d suite repeats "
-        "it over seeds with the published networks.",
+        "(a) uses the 2-D mixtures of PacGAN with gane's presets (benchmarks/mixtures.py's runs, one seed each), not "
+        "PacGAN's networks, and PacGAN's rule that one high-quality sample covers a mode.",
         "(c) trains gane's convolutional autoencoder preset, not the notes' fully connected one, on 4,000 digits.",
     ]
     return report

@@ -201,9 +201,7 @@ class Trainer:
                             features_kind=t.metrics_features, inception_weights=t.inception_weights, options=self.opts,
                             device=self.device)
         self.metric_names = parse_names(t.metrics)
-        check_applicable(self.metric_names, ctx)
-        if t.metrics_features == "inception":
-            ctx.feature_net()  # a missing weights file is said now, not at the first checkpoint
+        check_applicable(self.metric_names, ctx)  # builds the feature network (a domain classifier is trained once, now)
         return ctx
 
     # ------------------------------------------------------------------ setup
@@ -301,13 +299,17 @@ class Trainer:
         for start in range(0, n, chunk):
             yield self.data.take(min(chunk, n - start), self.device, offset=start).x
 
-    def _measure(self) -> dict:
+    def _measure(self) -> dict | None:
         """--metrics on the model as it is now (moving average swapped in), as a metrics.json record."""
         from ..metrics import compute, record
 
         start = time.perf_counter()
         ctx = self.metrics.for_model(self.model)
-        values = compute(self.metric_names, ctx)
+        try:
+            values = compute(self.metric_names, ctx)
+        except GaneError as e:  # e.g. too few samples for a k-NN metric: said, and training and its checkpoint go on
+            print(f"gane: note: --metrics at step {self.step} could not be computed: {e}", flush=True)
+            return None
         self.metrics, self._metrics_at = ctx, self.step  # ctx keeps the reals' features and baselines for the next time
         if self.cfg.train.progress:
             from tqdm.auto import tqdm
@@ -334,7 +336,8 @@ class Trainer:
         with torch.no_grad(), _swapped(model, self.ema.module if self.ema else {}):
             model.fit_code_density(self._code_density_batches())
             pictures = model.snapshot(examples, self.cfg.train.seed + 12345)
-            if self.metrics is not None and (last or self.step - self._metrics_at >= (self.cfg.train.metrics_every or 1)):
+            every = self.cfg.train.metrics_every or 1
+            if self.metrics is not None and (last or self.step // every > self._metrics_at // every):
                 measured = self._measure()
         model.train(was_training)
         for name, picture in pictures.items():
