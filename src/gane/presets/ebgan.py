@@ -17,13 +17,13 @@ PRESETS = {
         "model": {"width": 0.5, "z_dim": 2, "pt_weight": 1.0},
         "train": {"steps": 2000, "batch_size": 128, "lr": 0.001, "ema": 0.99},
         "note": "MLPs of width 0.5, z_dim 2, pulling-away weight 1, batch 128, lr 0.001, moving average 0.99, 2,000 steps",
-        "measured": "8 of 8 modes covered, 38.0% of samples of high quality; benchmarks/results/mixtures.md",
+        "measured": "8 of 8 modes covered, 36.0% of samples of high quality; benchmarks/results/mixtures.md",
     },
     "grid25": {
         "model": {"width": 0.5, "z_dim": 8},
         "train": {"steps": 6000, "batch_size": 128, "lr": 0.0005, "ema": 0.0},
         "note": "MLPs of width 0.5, z_dim 8, batch 128, lr 0.0005, no moving average, 6,000 steps",
         "caveat": "covers about 9 of the 25 modes; docs/families.md, Vector data",
-        "measured": "9 of 25 modes covered, 28.6% of samples of high quality; benchmarks/results/mixtures.md",
+        "measured": "12 of 25 modes covered, 25.4% of samples of high quality; benchmarks/results/mixtures.md",
     },
 }
