@@ -11,7 +11,7 @@ PRESETS = {
         "model": {"width": 0.5, "z_dim": 16, "code_mixture": 10, "adv_weight": 0.2},
         "train": {"steps": 3000, "ema": 0.0, "lr": 0.0005},
         "note": "width 0.5, z_dim 16, normal prior, samples from a 10-Gaussian code mixture, lr 5e-4, E's adversarial step x0.2, no moving average, 3,000 steps",
-        "measured": "52.8% of samples confidently classified (15.2% from p(z)), 74.6% of test reconstructions keep their class (MSE 0.060); benchmarks/results/families-fashion-mnist.md",
+        "measured": "52.3% of samples confidently classified (14.9% from p(z)), 74.4% of test reconstructions keep their class (MSE 0.060); benchmarks/results/families-fashion-mnist.md",
     },
     "ring8": {
         "model": {"width": 0.5, "z_dim": 2, "code_mixture": 10, "adv_weight": 0.2},
