@@ -156,3 +156,9 @@ def test_eval_of_metrics_that_draw_no_reals_and_of_a_lone_checkpoint_folder(tiny
 def test_too_few_samples_for_nearest_neighbour_metrics_is_a_sentence(tiny_vae, capsys):
     assert main(["eval", str(tiny_vae), "--metrics", "pr", "--n", "4"]) == 2
     assert "Raise --n" in capsys.readouterr().err
+
+
+def test_eval_with_a_missing_inception_file_names_the_file(tiny_vae, tmp_path, capsys):
+    assert main(["eval", str(tiny_vae), "--metrics", "fd", "--inception-weights", str(tmp_path / "none.pth")]) == 2
+    err = capsys.readouterr().err
+    assert "none.pth: no such file" in err and "Leave them out" not in err

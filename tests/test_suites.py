@@ -49,3 +49,10 @@ def test_preset_runs_are_reused_when_finished_resumed_when_short_and_retrained_w
         preset_run("ae", spec, tmp_path, images=32, **tiny)
     fresh = preset_run("ae", spec, tmp_path, images=32, fresh=True, **tiny)[1]
     assert fresh["images"] == 32
+
+
+def test_an_unwritable_results_folder_is_refused_before_the_suite_runs(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["bench", "suite", "fidelity", "--results", str(blocker / "results")]) == 2
+    assert "Pass --results with a folder you can write to" in " ".join(capsys.readouterr().err.split())

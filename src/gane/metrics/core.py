@@ -198,10 +198,7 @@ def why_not(metric: Metric, ctx: MetricContext) -> str | None:
         if need == "images" and info.kind != "image":
             return f"{ctx.dataset} is not an image dataset"
         if need == "features":
-            try:
-                ctx.feature_net()
-            except GaneError as e:
-                return str(e)
+            ctx.feature_net()  # no feature network (missing Inception weights, no labels) is its own error, with its own remedy
         if need == "heldout" and ctx.split == "train":
             return f"it needs examples held out from training, and {ctx.dataset} has only a train split"
         if need == "modes" and mode_counter(ctx.dataset, ctx.options) is None:

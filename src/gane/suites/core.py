@@ -80,10 +80,17 @@ def register_suite(name: str):
 def run_suite(name: str, options: SuiteOptions) -> Path:
     """Run a registered suite and write RESULTS/NAME.md and .json; returns the Markdown path."""
     fn = SUITES.get(name)
+    try:  # before the suite runs: an unwritable folder is said now, not after an hour of training
+        options.results.mkdir(parents=True, exist_ok=True)
+        probe = options.results / f".{name}.write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise GaneError(f"Cannot write the suite's results to {options.results} ({e.strerror or e}). "
+                        "Pass --results with a folder you can write to.") from None
     start = time.perf_counter()
     report = fn(options)
     seconds = time.perf_counter() - start
-    options.results.mkdir(parents=True, exist_ok=True)
     md = options.results / f"{name}.md"
     md.write_text(report.markdown(seconds))
     (options.results / f"{name}.json").write_text(json.dumps({"seconds": round(seconds, 1), **report.data}, indent=2))
