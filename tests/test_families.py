@@ -66,7 +66,21 @@ def test_every_family_has_the_shared_variants_table():
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_family(case, data_spec, tmp_path):
-    family, opts = case
+    _check_family(*case, data_spec, tmp_path)
+
+
+@pytest.mark.parametrize("family", FAMILIES.names())
+def test_family_with_the_pacgan_networks_for_vectors(family, vector_npz, tmp_path):
+    _check_family(family, {"vector_net": "pacgan"}, f"npz:{vector_npz}", tmp_path)
+
+
+def test_the_pacgan_networks_on_images_are_refused_before_training(image_npz, tmp_path):
+    with pytest.raises(GaneError, match="Drop --vector-net"):
+        _train(f"npz:{image_npz}", "gan", {"vector_net": "pacgan"}, tmp_path / "run", steps=1)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def _check_family(family, opts, data_spec, tmp_path):
     data = load_data(data_spec)
     torch.manual_seed(0)
     cfg = resolve(family, data=data_spec, **TINY, **opts)

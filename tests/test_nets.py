@@ -39,6 +39,44 @@ def test_mlp_networks():
     assert x.shape == (4, 5) and d(x).shape == (4,) and e(x).shape == (4, 3) and j(x, z).shape == (4,)
 
 
+def test_maxout_is_the_maximum_of_its_affine_pieces():
+    from gane.nets.mlp import Maxout
+
+    layer = Maxout(3, 4, pieces=5)
+    x = torch.randn(6, 3)
+    w, b = layer.linear.weight.view(4, 5, 3), layer.linear.bias.view(4, 5)
+    reference = torch.stack([torch.stack([(w[u, k] @ x[i] + b[u, k]) for k in range(5)]).max() for i in range(6) for u in range(4)])
+    assert torch.allclose(layer(x), reference.view(6, 4), atol=1e-6)
+
+
+def test_pacgan_layout_has_the_published_networks_and_every_part_runs():
+    """PacGAN's 2-D protocol: G 4 x 400 with batch norm and ReLU, D 3 maxout layers of 200 with 5 pieces,
+    E 2 x 400; ALI's joint D reads the concatenated (x, z) directly; width scales every layer."""
+    from gane.nets.mlp import Maxout
+
+    info = DataInfo("vector", (2,))
+    g, e = nets.generator(info, 2, net="pacgan"), nets.encoder(info, 2, net="pacgan")
+    d, j = nets.discriminator(info, net="pacgan"), nets.joint_discriminator(info, 2, dropout=0.0, net="pacgan")
+    linear = [m for m in g.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(2, 400), (400, 400), (400, 400), (400, 400), (400, 2)]
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in g.modules()) == 4 and linear[0].bias is None
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in e.modules()) == 2
+    maxouts = [m for m in d.modules() if isinstance(m, Maxout)]
+    assert [(m.linear.in_features, m.out, m.pieces) for m in maxouts] == [(2, 200, 5), (200, 200, 5), (200, 200, 5)]
+    assert [m.linear.in_features for m in j.modules() if isinstance(m, Maxout)][0] == 4  # x and z side by side
+    z = torch.randn(5, 2)
+    x = g(z)
+    assert x.shape == (5, 2) and d(x).shape == (5,) and e(x).shape == (5, 2) and j(x, z).shape == (5,)
+    half = nets.generator(info, 2, width=0.5, net="pacgan")
+    assert [m.out_features for m in half.modules() if isinstance(m, torch.nn.Linear)][0] == 200
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in nets.generator(info, 2, batch_norm=False, net="pacgan").modules())
+
+
+def test_the_vector_layout_of_image_data_is_a_clear_error():
+    with pytest.raises(GaneError, match="Drop --vector-net"):
+        nets.generator(DataInfo("image", (1, 28, 28)), 8, net="pacgan")
+
+
 def test_unsupported_image_size_is_a_clear_error():
     with pytest.raises(GaneError, match="--image-size"):
         nets.generator(DataInfo("image", (1, 30, 30)), 8)

@@ -56,3 +56,39 @@ def test_an_unwritable_results_folder_is_refused_before_the_suite_runs(tmp_path,
     blocker.write_text("not a folder")
     assert main(["bench", "suite", "fidelity", "--results", str(blocker / "results")]) == 2
     assert "Pass --results with a folder you can write to" in " ".join(capsys.readouterr().err.split())
+
+
+def test_modes_2d_trains_each_seed_with_the_published_protocol_and_reports_mean_and_error(tmp_path, capsys):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    args = ["bench", "suite", "modes-2d", "--data", "ring8", "--family", "gan", "--family", "ae", "--seeds", "2", "--steps", "3",
+            "--width", "0.05", "--runs", str(runs), "--results", str(results)]
+    assert main(args) == 0
+    text = (results / "modes-2d.md").read_text()
+    assert "| `gan` |" in text and "| `ae` |" in text and "| GAN | 6.3 ± 0.5 | 98.2 ± 0.2% | 0.45 ± 0.09 |" in text
+    assert "### grid25" not in text and (results / "modes-2d" / "ring8.png").stat().st_size > 0
+    numbers = json.loads((results / "modes-2d.json").read_text())["ring8"]
+    assert len(numbers["gan"]["modes"]) == 2 and numbers["gan"]["modes_of"] == 8
+    config = json.loads((runs / "suite-modes-2d" / "3-steps-width-0.05" / "ring8" / "seed1" / "gan" / "config.json").read_text())
+    assert config["model"]["vector_net"] == "pacgan" and config["model"]["z_dim"] == 2 and config["model"]["loss"] == "ns"
+    assert config["train"]["lr"] == 1e-4 and config["train"]["beta1"] == 0.8 and config["train"]["batch_size"] == 100
+    assert config["train"]["seed"] == 1 and config["train"]["ema"] == 0
+
+
+def test_an_unknown_family_for_a_suite_is_refused_with_a_suggestion(capsys):
+    assert main(["bench", "suite", "modes-2d", "--family", "gann"]) == 2
+    assert "Did you mean 'gan'?" in capsys.readouterr().err
+
+
+def test_stacked_mnist_trains_each_family_with_its_mnist_preset_less_its_length():
+    from gane.presets import preset_for
+    from gane.suites.stacked import mnist_preset_options
+
+    opts = mnist_preset_options("gan", "mnist-5k", None)
+    preset = preset_for("gan", "mnist-5k")
+    assert "steps" not in opts and opts["lr"] == preset.train["lr"] and opts["z_dim"] == preset.model["z_dim"]
+    assert mnist_preset_options("gan", "mnist-5k", 0.25)["width"] == 0.25
+
+
+def test_stacked_mnist_says_what_it_cannot_judge(tmp_path):
+    md = run_suite("stacked-mnist", SuiteOptions(datasets=("ring8",), results=tmp_path, runs=tmp_path / "runs"))
+    assert "ring8: not a Stacked MNIST dataset" in md.read_text()

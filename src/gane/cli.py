@@ -320,16 +320,26 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
 @click.option("--results", type=click.Path(path_type=Path), default=Path("benchmarks/results"), show_default=True,
               help="where NAME.md and NAME.json are written")
 @click.option("--fresh", is_flag=True, help="retrain runs that already finished")
-def bench_suite(name, datasets, runs, results, fresh):
-    """Reproduce a published table at gane's scale: representation, fidelity, claims.
+@click.option("--family", "families", multiple=True, help="only these families (repeatable); default: the suite's own list")
+@click.option("--seeds", type=click.IntRange(min=1), default=None, help="suites with seeds (modes-2d, stacked-mnist): how many")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="suites with their own protocol (modes-2d, stacked-mnist): training steps per run")
+@click.option("--width", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="suites with their own protocol: width multiplier of the protocol's networks")
+def bench_suite(name, datasets, runs, results, fresh, families, seeds, steps, width):
+    """Reproduce a published table at gane's scale: modes-2d, stacked-mnist, representation, fidelity, claims.
 
     Our rows beside the quoted ones, with the command, the wall time and where our protocol differs,
     written to RESULTS/NAME.md (+ .json). Runs are reused when finished, resumed when interrupted.
     """
+    from .families import FAMILIES
     from .suites import SUITES, SuiteOptions, run_suite
 
     SUITES.get(name)  # an unknown name is refused before anything runs
-    path = run_suite(name, SuiteOptions(tuple(datasets), runs, results, fresh, log=lambda m: click.echo(f"gane: {m}")))
+    for f in families:
+        FAMILIES.get(f)
+    path = run_suite(name, SuiteOptions(tuple(datasets), runs, results, fresh, seeds, tuple(families), steps, width,
+                                        log=lambda m: click.echo(f"gane: {m}")))
     click.echo(f"gane: wrote {path} and {path.with_suffix('.json')}")
 
 

@@ -63,8 +63,8 @@ class AAE(Family):
         # No batch norm in E or G: the code adversary moves E's codes every step; G's batch norm then
         # learnt to normalise those shifts away in training, and its lagging running statistics made
         # eval-mode reconstructions far worse than training ones (MSE 0.23 against 0.10 on mnist-5k).
-        self.E = nets.encoder(info, config.z_dim, config.width, batch_norm=False)
-        self.G = nets.generator(info, config.z_dim, config.width, batch_norm=False)
+        self.E = nets.encoder(info, config.z_dim, config.width, batch_norm=False, net=config.vector_net)
+        self.G = nets.generator(info, config.z_dim, config.width, batch_norm=False, net=config.vector_net)
         self.D = self.adv.code_discriminator(config.z_dim)
 
     def code_parts(self):

@@ -37,7 +37,7 @@ class ACGAN(Family):
         super().__init__(config, info)
         self.classes = self.labels_needed("ACGAN")
         self.adv = Adversary(config)
-        self.G = nets.generator(info, self.code_dim, config.width)
+        self.G = nets.generator(info, self.code_dim, config.width, net=config.vector_net)
         self.D = self.adv.discriminator(info)
         self.C = nn.Linear(self.D.body.out_features, self.classes)
 

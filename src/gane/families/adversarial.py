@@ -49,12 +49,13 @@ class Adversary(nn.Module):
         ``num_classes`` makes it a projection discriminator of (x, y)."""
         c = self.config
         return nets.discriminator(info, c.width, c.spectral_norm, c.dropout, batch_norm=not needs_input_gradients(c),
-                                  bottleneck=self.bottleneck, num_classes=num_classes)
+                                  bottleneck=self.bottleneck, num_classes=num_classes, net=c.vector_net)
 
     def code_discriminator(self, z_dim: int) -> nets.Discriminator:
         """D(z) on codes (B, z_dim), built from the same options as :meth:`discriminator`."""
         c = self.config
-        return nets.code_discriminator(z_dim, c.width, c.spectral_norm, c.dropout, not needs_input_gradients(c), self.bottleneck)
+        return nets.code_discriminator(z_dim, c.width, c.spectral_norm, c.dropout, not needs_input_gradients(c), self.bottleneck,
+                                       net=c.vector_net)
 
     @staticmethod
     def _columns(logits: torch.Tensor):

@@ -40,8 +40,8 @@ class AE(Family):
 
     def __init__(self, config: AEConfig, info):
         super().__init__(config, info)
-        self.E = nets.encoder(info, config.z_dim, config.width)
-        self.G = nets.generator(info, config.z_dim, config.width)
+        self.E = nets.encoder(info, config.z_dim, config.width, net=config.vector_net)
+        self.G = nets.generator(info, config.z_dim, config.width, net=config.vector_net)
 
     def phases(self):
         return [Phase("AE", ("E", "G"), self.loss)]

@@ -44,12 +44,12 @@ class AlphaGAN(Family):
     def __init__(self, config: AlphaGANConfig, info):
         super().__init__(config, info)
         self.adv = Adversary(config)
-        self.E = nets.encoder(info, config.z_dim, config.width)
+        self.E = nets.encoder(info, config.z_dim, config.width, net=config.vector_net)
         # No batch norm in G: it decodes E's codes and prior codes in separate batches, so in training
         # it normalised each kind by its own statistics while eval mode has one running average of
         # both. Reconstructions then kept their class far less in eval mode than in training (57%
         # against 96% on mnist-5k, seed 2).
-        self.G = nets.generator(info, config.z_dim, config.width, batch_norm=False)
+        self.G = nets.generator(info, config.z_dim, config.width, batch_norm=False, net=config.vector_net)
         self.D = self.adv.discriminator(info)
         self.C = self.adv.code_discriminator(config.z_dim)
 

@@ -15,6 +15,7 @@ from ..errors import GaneError
 from ..fields import check_options, opt
 from ..losses import ADVERSARIAL_LOSSES
 from ..nets.density import CodeMixture
+from ..nets.mlp import VECTOR_NETS
 from ..registry import Registry
 
 
@@ -42,6 +43,9 @@ class FamilyConfig:
 
     z_dim: int = opt(64, "size of the latent code z", min=1)
     width: float = opt(1.0, "width multiplier of every network (1.0 = 64 base channels / 256 hidden units)", above=0)
+    vector_net: str = opt("mlp", "layout of the networks for vector data: mlp (gane's) or pacgan (the 2-D mode-collapse protocol "
+                                 "of PacGAN and ALI: G 4 x 400 units with batch norm, D 3 maxout layers of 200; width scales both)",
+                          choices=VECTOR_NETS.names)
 
 
 @dataclass

@@ -52,9 +52,10 @@ class BiGAN(Family):
         super().__init__(config, info)
         self.classes = self.labels_needed("--conditional") if config.conditional else 0
         self.adv = Adversary(config)
-        self.G = nets.generator(info, self.code_dim, config.width)
-        self.E = nets.encoder(info, self.encoder_outputs, config.width)
-        self.D = nets.joint_discriminator(info, self.code_dim, config.width, config.spectral_norm, config.dropout, self.adv.bottleneck)
+        self.G = nets.generator(info, self.code_dim, config.width, net=config.vector_net)
+        self.E = nets.encoder(info, self.encoder_outputs, config.width, net=config.vector_net)
+        self.D = nets.joint_discriminator(info, self.code_dim, config.width, config.spectral_norm, config.dropout, self.adv.bottleneck,
+                                            net=config.vector_net)
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("EG", ("E", "G"), self.eg_loss)]

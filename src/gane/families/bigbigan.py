@@ -39,7 +39,8 @@ class BigBiGAN(BiGAN):
         super(BiGAN, self).__init__(config, info)
         self.classes = self.labels_needed("--conditional") if config.conditional else 0
         self.adv = Adversary(config)
-        self.G = nets.res_generator(info, self.code_dim, config.width, self.classes)
-        self.E = nets.res_encoder(info, self.encoder_outputs, config.width)
-        self.D = nets.ThreeScoreDiscriminator(info.shape, self.code_dim, config.width, config.spectral_norm, config.dropout, self.adv.bottleneck)
+        self.G = nets.res_generator(info, self.code_dim, config.width, self.classes, net=config.vector_net)
+        self.E = nets.res_encoder(info, self.encoder_outputs, config.width, net=config.vector_net)
+        self.D = nets.three_score_discriminator(info, self.code_dim, config.width, config.spectral_norm, config.dropout,
+                                                 self.adv.bottleneck, net=config.vector_net)
 

@@ -34,8 +34,8 @@ class EBGAN(Family):
 
     def __init__(self, config: EBGANConfig, info):
         super().__init__(config, info)
-        self.G = nets.generator(info, config.z_dim, config.width)
-        self.D = nets.autoencoder_discriminator(info, config.d_code, config.width)
+        self.G = nets.generator(info, config.z_dim, config.width, net=config.vector_net)
+        self.D = nets.autoencoder_discriminator(info, config.d_code, config.width, net=config.vector_net)
 
     def phases(self):
         return [Phase("D", ("D",), self.d_loss), Phase("G", ("G",), self.g_loss)]

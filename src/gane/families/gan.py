@@ -37,7 +37,7 @@ class GAN(Family):
         super().__init__(config, info)
         self.classes = self.labels_needed("--conditional") if config.conditional else 0
         self.adv = Adversary(config)
-        self.G = nets.generator(info, self.code_dim, config.width)
+        self.G = nets.generator(info, self.code_dim, config.width, net=config.vector_net)
         self.D = self.adv.discriminator(info, num_classes=self.classes or None)
 
     def phases(self):

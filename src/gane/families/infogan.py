@@ -47,7 +47,7 @@ class InfoGAN(Family):
         if config.categorical == 1 or config.categorical < 0 or config.continuous < 0 or config.categorical + config.continuous == 0:
             raise GaneError("InfoGAN needs at least one code: --categorical K (K >= 2) and/or --continuous N (N >= 1).")
         self.adv = Adversary(config)
-        self.G = nets.generator(info, self.code_dim, config.width)
+        self.G = nets.generator(info, self.code_dim, config.width, net=config.vector_net)
         self.D = self.adv.discriminator(info)
         h = nets.hidden_units(config.width) // 2
         self.Q = nn.Sequential(nn.Linear(self.D.body.out_features, h), nn.LeakyReLU(0.2, True), nn.Linear(h, config.categorical + config.continuous))

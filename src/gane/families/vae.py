@@ -32,8 +32,8 @@ class VAE(Family):
 
     def __init__(self, config: VAEConfig, info):
         super().__init__(config, info)
-        self.E = nets.encoder(info, 2 * config.z_dim, config.width)  # mean and log-variance
-        self.G = nets.generator(info, config.z_dim, config.width)
+        self.E = nets.encoder(info, 2 * config.z_dim, config.width, net=config.vector_net)  # mean and log-variance
+        self.G = nets.generator(info, config.z_dim, config.width, net=config.vector_net)
 
     def phases(self):
         return [Phase("VAE", ("E", "G"), self.loss)]

@@ -45,8 +45,8 @@ class VAEGAN(Family):
     def __init__(self, config: VAEGANConfig, info):
         super().__init__(config, info)
         self.adv = Adversary(config)
-        self.E = nets.encoder(info, 2 * config.z_dim, config.width)  # mean and log-variance
-        self.G = nets.generator(info, config.z_dim, config.width)
+        self.E = nets.encoder(info, 2 * config.z_dim, config.width, net=config.vector_net)  # mean and log-variance
+        self.G = nets.generator(info, config.z_dim, config.width, net=config.vector_net)
         self.D = self.adv.discriminator(info)
 
     def phases(self):

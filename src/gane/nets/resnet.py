@@ -12,7 +12,7 @@ from torch import nn
 
 from .conv import base_channels, layout, sn
 from .critic import Scores, VariationalBottleneck
-from .mlp import MLPBody, hidden_units
+from .mlp import VECTOR_NETS, hidden_units
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -126,15 +126,14 @@ class ThreeScoreDiscriminator(nn.Module):
     bottleneck, when asked for, sits on it.
     """
 
-    def __init__(self, shape, z_dim: int, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0, bottleneck: int = 0):
+    def __init__(self, shape, z_dim: int, width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0, bottleneck: int = 0,
+                 net: str = "mlp"):
         super().__init__()
-        self.x_path = ResBody(shape, width, spectral_norm) if len(shape) == 3 else MLPBody(shape, width, spectral_norm)
-        h = hidden_units(width) * 2
+        nets = VECTOR_NETS.get("mlp" if len(shape) == 3 else net)
+        self.x_path = ResBody(shape, width, spectral_norm) if len(shape) == 3 else nets.body(shape[0], width, spectral_norm, 0.0)
+        self.z_path = nets.code_path(z_dim, width, spectral_norm, dropout)
+        h = self.z_path.out_features
         drop = [nn.Dropout(dropout)] if dropout > 0 else []
-        self.z_path = nn.Sequential(
-            sn(nn.Linear(z_dim, h), spectral_norm), nn.LeakyReLU(0.2, True), *drop,
-            sn(nn.Linear(h, h), spectral_norm), nn.LeakyReLU(0.2, True), *drop,
-        )
         self.x_drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.joint = nn.Sequential(sn(nn.Linear(self.x_path.out_features + h, 2 * h), spectral_norm), nn.LeakyReLU(0.2, True), *drop)
         self.bottleneck = VariationalBottleneck(2 * h, bottleneck) if bottleneck > 0 else None

@@ -109,6 +109,7 @@ def _plot_latent(sizes: dict, path) -> None:
     zs = list(sizes)
     ax.plot(zs, [sizes[z]["mse"] for z in zs], "o-", color="#1f77b4")
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(zs, [str(z) for z in zs])
     ax.set_xlabel("latent size z_dim")
     ax.set_ylabel("test MSE (pixels in [-1, 1])")

@@ -22,6 +22,9 @@ class SuiteOptions:
     results: Path = Path("benchmarks/results")
     fresh: bool = False  # retrain runs that already finished
     seeds: int | None = None  # suites with seeds: how many (None: the suite's default)
+    families: tuple[str, ...] = ()  # empty: the suite's own list
+    steps: int | None = None  # suites with their own protocol: training steps per run (None: the suite's default)
+    width: float | None = None  # suites with their own protocol: width multiplier of its networks (None: 1.0)
     log: Callable[[str], None] = print
 
 
