@@ -102,7 +102,7 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
     if features not in ("domain", "inception"):
         raise GaneError(f"features must be 'domain' or 'inception', not {features!r}.")
     loaded = load_run(run, ema, device)
-    loaded.data(data, split)  # checks that the data has the model's shape
+    reals = loaded.data(data, split)  # checks that the data has the model's shape
     train_opts = loaded.config.get("train") or {}
     spec = data or train_opts["data"]
     options = DataOptions(data_root=train_opts.get("data_root"), image_size=train_opts.get("image_size"))
@@ -113,6 +113,7 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
         split = splits[0]
     ctx = MetricContext(loaded.model, spec, split, n, seed, train_n=train_n, features_kind=features,
                         inception_weights=inception_weights, options=options, device=device)
+    ctx.preload(split, reals)
     check_applicable(names, ctx)
     t = time.perf_counter()
     values = compute(names, ctx, log)

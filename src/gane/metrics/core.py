@@ -84,6 +84,10 @@ class MetricContext:
         return self._cache[key]
 
     # -------------------------------------------------------------- data
+    def preload(self, split: str, data) -> None:
+        """Use ``data``, already read with this context's options, as ``split`` instead of reading it again."""
+        self._cache[("data", split)] = data
+
     def data(self, split: str | None = None):
         split = split or self.split
         return self._once(("data", split), lambda: load_data(self.dataset, split, self.options))

@@ -19,8 +19,11 @@ from .core import Report, SuiteOptions, Table, preset_run, register_suite
 
 DATASETS = ("ring8", "grid25")
 SEEDS = 10
-#: PacGAN trains 400 epochs of 100,000 points (400,000 steps of 100); a 2-core CPU gets this many by default
+#: PacGAN trains its networks (width 1) for 400 epochs of 100,000 points (400,000 steps of 100): about
+#: 12 hours a run on one CPU core, 160 runs a suite. By default the suite trains a quarter of the width
+#: for 5,000 steps (about a minute a run on one core); --width 1 --steps 400000 asks for the published length.
 STEPS = 5000
+WIDTH = 0.25
 PUBLISHED_STEPS = 400_000
 PROTOCOL = {"vector_net": "pacgan", "z_dim": 2, "lr": 1e-4, "beta1": 0.8, "batch_size": 100, "ema": 0.0,
             "loss": "ns", "r1": 0.0, "dropout": 0.0, "spectral_norm": False, "feature_matching": 0.0, "vdb": 0.0}
@@ -67,11 +70,35 @@ def _cell(values: list[float], fmt: str, suffix: str = "") -> str:
     return cell + (f" ({len(values) - len(finite)} inf)" if len(finite) < len(values) else "")
 
 
+def settings(opts: SuiteOptions) -> tuple[int, int, float]:
+    """Seeds, steps and width of this suite's runs."""
+    return opts.seeds or SEEDS, opts.steps or STEPS, opts.width or WIDTH
+
+
+def measure(opts: SuiteOptions, family: str, data: str, samples: dict | None = None) -> dict:
+    """Train (or reuse) ``family``'s runs on ``data`` under the protocol, one per seed, and judge each:
+    {modes, high_quality (%), reverse_kl: one value per seed; modes_of; seconds_per_run}. The samples
+    of seed 0 go into ``samples[family]`` when given."""
+    seeds, steps, width = settings(opts)
+    base = opts.runs / "suite-modes-2d" / f"{steps}-steps-width-{width:g}" / data
+    per_seed, seconds = [], []
+    for seed in range(seeds):
+        run, timing = preset_run(family, data, base / f"seed{seed}", steps * PROTOCOL["batch_size"], opts.fresh,
+                                 seed=seed, log=opts.log, **protocol_options(family, width))
+        ctx = MetricContext(load(run), data, "test", seed=seed)
+        v = compute(["modes"], ctx)
+        per_seed.append(v)
+        seconds.append(timing["seconds"])
+        if seed == 0 and samples is not None:
+            samples[family] = ctx.samples(v["modes_samples"]).float().cpu()
+    return {"modes": [float(v["modes"]) for v in per_seed], "high_quality": [100 * v["high_quality"] for v in per_seed],
+            "reverse_kl": [float(v["reverse_kl"]) for v in per_seed], "modes_of": per_seed[0]["modes_of"],
+            "seconds_per_run": sum(seconds) / len(seconds)}
+
+
 @register_suite("modes-2d")
 def modes_2d(opts: SuiteOptions) -> Report:
-    seeds = opts.seeds or SEEDS
-    steps = opts.steps or STEPS
-    width = opts.width or 1.0
+    seeds, steps, width = settings(opts)
     fams = families(opts)
     cmd = "gane bench suite modes-2d" + "".join(f" --data {d}" for d in opts.datasets) + "".join(f" --family {f}" for f in opts.families)
     cmd += (f" --seeds {seeds}" if opts.seeds else "") + (f" --steps {steps}" if opts.steps else "") + (f" --width {width:g}" if opts.width else "")
@@ -88,30 +115,16 @@ def modes_2d(opts: SuiteOptions) -> Report:
         cmd)
     folder = opts.results / "modes-2d"
     folder.mkdir(parents=True, exist_ok=True)
-    base = opts.runs / "suite-modes-2d" / f"{steps}-steps-width-{width:g}"
     goal_met = []
     for data in opts.datasets or DATASETS:
         table = Table(data, ["family", "modes", "high quality", "reverse KL", "all modes in", "training per run"])
         numbers: dict[str, dict] = {}
         samples = {}
         for fam in fams:
-            per_seed, seconds = [], []
-            for seed in range(seeds):
-                run, timing = preset_run(fam, data, base / data / f"seed{seed}", steps * PROTOCOL["batch_size"], opts.fresh,
-                                         seed=seed, log=opts.log, **protocol_options(fam, width))
-                ctx = MetricContext(load(run), data, "test", seed=seed)
-                v = compute(["modes"], ctx)
-                per_seed.append(v)
-                seconds.append(timing["seconds"])
-                if seed == 0:
-                    samples[fam] = ctx.samples(v["modes_samples"]).float().cpu()
-            modes = [float(v["modes"]) for v in per_seed]
-            hq = [100 * v["high_quality"] for v in per_seed]
-            kl = [float(v["reverse_kl"]) for v in per_seed]
-            total = per_seed[0]["modes_of"]
+            numbers[fam] = measure(opts, fam, data, samples)
+            modes, hq, kl, total = (numbers[fam][k] for k in ("modes", "high_quality", "reverse_kl", "modes_of"))
             full = sum(m == total for m in modes)
-            numbers[fam] = {"modes": modes, "high_quality": hq, "reverse_kl": kl, "modes_of": total,
-                            "seconds_per_run": sum(seconds) / len(seconds)}
+            seconds = [numbers[fam]["seconds_per_run"]]
             table.rows.append([f"`{fam}`", _cell(modes, "{:.1f}"), _cell(hq, "{:.1f}", "%"), _cell(kl, "{:.2f}"),
                                f"{full} of {seeds} seeds", f"{sum(seconds) / len(seconds):.0f} s"])
             if fam != "gan" and FAMILIES.get(fam).has_encoder and full == seeds and min(hq) >= 98.0:
@@ -127,7 +140,10 @@ def modes_2d(opts: SuiteOptions) -> Report:
     report.protocol = [
         f"Length: PacGAN trains {PUBLISHED_STEPS:,} steps (400 epochs of 100,000 points); this run trained {steps:,} "
         f"(`--steps {PUBLISHED_STEPS}` asks for the published length: at this run's speed, about "
-        f"{_hours(report.data, steps) * PUBLISHED_STEPS / steps:.1f} hours a run).",
+        f"{_hours(report.data, steps) * PUBLISHED_STEPS / steps:.0f} hours a run).",
+        *([] if width == 1 else [
+            f"Width: PacGAN's networks have 400 (G, E) and 200 (D) units a layer; this run's have {round(400 * width)} and "
+            f"{round(200 * width)} (`--width {width:g}`; `--width 1` for the published size)."]),
         "Measures: PacGAN's code counts a mode as covered by one high-quality sample and judges 2,500 samples; so does gane.",
         "BiGAN/ALI: PacGAN's ALI has a stochastic encoder (x and noise in, 2 layers of 400); gane's bigan preset keeps its "
         "deterministic one, of the same size.",
