@@ -101,8 +101,8 @@ class MaxoutBody(nn.Module):
         return self.net(x)
 
 
-class Concat(nn.Module):
-    """(x, z) -> [x, z]; with ``out_features`` so it can stand where a body does."""
+class RawInput(nn.Module):
+    """The input unchanged, with ``out_features`` so it can stand where a body does (ALI's joint D reads raw x and z)."""
 
     def __init__(self, out_features: int):
         super().__init__()
@@ -174,7 +174,7 @@ def pacgan_units(width: float, base: int) -> int:
 
 def _pacgan_joint(x_dim, z_dim, width, spectral_norm, dropout):
     body = MaxoutBody(x_dim + z_dim, pacgan_units(width, 200), spectral_norm=spectral_norm, dropout=dropout)
-    return Concat(x_dim), Concat(z_dim), body, body.out_features
+    return RawInput(x_dim), RawInput(z_dim), body, body.out_features
 
 
 VECTOR_NETS.register("pacgan")(VectorNets(

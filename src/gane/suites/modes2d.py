@@ -133,7 +133,7 @@ def modes_2d(opts: SuiteOptions) -> Report:
         report.tables.append(table)
         report.data[data] = numbers
         _plot_samples(samples, data, folder / f"{data}.png")
-        report.pictures.append((f"2,500 samples of seed 0 of each family on {data} (grey: the mixture's centres)", f"modes-2d/{data}.png"))
+        report.pictures.append((f"2,500 samples of seed 0 of each family on {data} (red circles: 3 standard deviations around each mode's centre, where a sample counts as high quality)", f"modes-2d/{data}.png"))
     report.data.update({"steps": steps, "seeds": seeds, "width": width, "protocol": PROTOCOL})
     report.summary += ("\n\nThe goal (every seed of an encoder family covers every mode with at least 98% high-quality samples): "
                        + (f"met by {', '.join(goal_met)}." if goal_met else "not met by any encoder family in this run."))
@@ -170,7 +170,7 @@ def _plot_samples(samples: dict[str, torch.Tensor], data: str, path) -> None:
 
     from ..data.sources import MIXTURES
 
-    centres = MIXTURES[data][0]()
+    centres, std = MIXTURES[data][0](), MIXTURES[data][1]
     lim = 1.6 if data == "ring8" else 5.5
     cols = min(4, len(samples))
     rows = -(-len(samples) // cols)
@@ -179,7 +179,8 @@ def _plot_samples(samples: dict[str, torch.Tensor], data: str, path) -> None:
         ax.axis("off")
     for ax, (fam, x) in zip(axes.flat, samples.items()):
         ax.axis("on")
-        ax.scatter(centres[:, 0], centres[:, 1], s=30, c="#bbbbbb", marker="o")
+        for c in centres:  # the high-quality region of each mode: 3 standard deviations around its centre
+            ax.add_patch(plt.Circle(tuple(c), 3 * std, color="#d62728", fill=False, lw=0.8, zorder=3))
         ax.scatter(x[:, 0], x[:, 1], s=1, c="#1f77b4", alpha=0.4)
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
