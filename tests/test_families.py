@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import gane
+from gane import nets
 from gane.config import resolve
 from gane.data import load_data
 from gane.errors import GaneError
@@ -71,7 +72,32 @@ def test_family(case, data_spec, tmp_path):
 
 @pytest.mark.parametrize("family", FAMILIES.names())
 def test_family_with_the_pacgan_networks_for_vectors(family, vector_npz, tmp_path):
-    _check_family(family, {"vector_net": "pacgan"}, f"npz:{vector_npz}", tmp_path)
+    from gane.nets.mlp import Maxout, pacgan_units
+
+    spec = f"npz:{vector_npz}"
+    model = FAMILIES.get(family)(resolve(family, data=spec, vector_net="pacgan", **TINY).model, load_data(spec).info)
+    first = next(m for m in model.G.modules() if isinstance(m, torch.nn.Linear))
+    assert first.out_features == pacgan_units(TINY["width"], 400)  # G is PacGAN's, at this width
+    if isinstance(getattr(model, "D", None), (nets.Discriminator, nets.ThreeScoreDiscriminator)):  # ebgan's D is an autoencoder
+        assert any(isinstance(m, Maxout) for m in model.D.modules())
+    _check_family(family, {"vector_net": "pacgan"}, spec, tmp_path)
+
+
+def test_the_mlp_layout_builds_the_networks_saved_runs_hold():
+    """Checkpoints store weights by name and shape: a change here breaks every saved run, so it must be deliberate
+    (tests/data/state_dicts.json lists each family's names and shapes on vectors and on 28x28 images)."""
+    import json
+    from pathlib import Path
+
+    from gane.data import DataInfo
+
+    expected = json.loads((Path(__file__).parent / "data" / "state_dicts.json").read_text())
+    infos = {"ring8": DataInfo("vector", (2,), 8), "mnist-5k": DataInfo("image", (1, 28, 28), 10)}
+    assert set(expected) == {f"{f}/{d}" for f in FAMILIES.names() for d in infos}, "add the new family to tests/data/state_dicts.json"
+    for key, names in expected.items():
+        family, data = key.split("/")
+        model = FAMILIES.get(family)(resolve(family, data=data).model, infos[data])
+        assert {k: list(v.shape) for k, v in model.state_dict().items()} == names, key
 
 
 def test_the_pacgan_networks_on_images_are_refused_before_training(image_npz, tmp_path):

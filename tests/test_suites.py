@@ -92,3 +92,30 @@ def test_stacked_mnist_trains_each_family_with_its_mnist_preset_less_its_length(
 def test_stacked_mnist_says_what_it_cannot_judge(tmp_path):
     md = run_suite("stacked-mnist", SuiteOptions(datasets=("ring8",), results=tmp_path, runs=tmp_path / "runs"))
     assert "ring8: not a Stacked MNIST dataset" in md.read_text()
+
+
+def test_a_suite_refuses_options_it_would_ignore_and_families_or_data_it_does_not_judge(capsys):
+    assert main(["bench", "suite", "representation", "--seeds", "3"]) == 2
+    assert "has no use for --seeds" in " ".join(capsys.readouterr().err.split())
+    assert main(["bench", "suite", "modes-2d", "--family", "infogan"]) == 2
+    assert "judges gan, aae, ae" in " ".join(capsys.readouterr().err.split())
+    assert main(["bench", "suite", "modes-2d", "--data", "mnist-5k"]) == 2
+    assert "gane bench suite stacked-mnist" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_run_trained_with_other_options_is_never_reused(tmp_path, image_npz):
+    tiny = dict(width=0.125, z_dim=4, batch_size=16, progress=False)
+    preset_run("ae", f"npz:{image_npz}", tmp_path, images=32, **tiny)
+    with pytest.raises(GaneError, match="z_dim 4, not 8"):
+        preset_run("ae", f"npz:{image_npz}", tmp_path, images=64, **{**tiny, "z_dim": 8})
+
+
+def test_mean_and_standard_error_cells():
+    import math
+
+    from gane.suites.modes2d import _cell, mean_se
+
+    assert mean_se([1.0, 2.0, 3.0]) == pytest.approx((2.0, 1 / math.sqrt(3)))
+    assert _cell([1.0, 2.0, 3.0], "{:.2f}") == "2.00 ± 0.58"
+    assert _cell([0.5, float("inf")], "{:.2f}") == "0.50 (1 inf)"
+    assert _cell([97.0], "{:.1f}", "%") == "97.0%"

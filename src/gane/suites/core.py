@@ -74,15 +74,44 @@ class Report:
 
 
 SUITES: Registry[Callable[[SuiteOptions], Report]] = Registry("suite")
+#: the options of SuiteOptions a suite may be given beyond --data, --runs, --results and --fresh
+TUNABLE = ("families", "seeds", "steps", "width")
 
 
-def register_suite(name: str):
-    return SUITES.register(name)
+def register_suite(name: str, accepts: tuple[str, ...] = ()):
+    """Register a suite function; ``accepts`` names the options of :data:`TUNABLE` it reads (any other
+    one given is refused before the suite runs, never ignored)."""
+    def deco(fn):
+        fn.accepts = tuple(accepts)
+        return SUITES.register(name)(fn)
+
+    return deco
+
+
+def check_options(name: str, options: SuiteOptions) -> None:
+    fn = SUITES.get(name)
+    given = [k for k in TUNABLE if getattr(options, k)]
+    refused = [k for k in given if k not in fn.accepts]
+    if refused:
+        flags = ", ".join(f"--{k.rstrip('s') if k == 'families' else k}" for k in refused)
+        takes = ", ".join(f"--{k.rstrip('s') if k == 'families' else k}" for k in fn.accepts) or "none of them"
+        raise GaneError(f"The {name} suite has no use for {flags}: it trains and judges a fixed set of runs "
+                        f"(of --family, --seeds, --steps and --width it takes {takes}).")
+
+
+def check_families(name: str, wanted: tuple[str, ...], own: list[str]) -> list[str]:
+    """The suite's families limited to ``wanted`` (its own list when empty); a family it does not
+    judge is an error naming the ones it does."""
+    outside = [f for f in wanted if f not in own]
+    if outside:
+        raise GaneError(f"The {name} suite judges {', '.join(own)}; not {', '.join(outside)}. Pick --family among those.")
+    return [f for f in own if not wanted or f in wanted]
 
 
 def run_suite(name: str, options: SuiteOptions) -> Path:
     """Run a registered suite and write RESULTS/NAME.md and .json; returns the Markdown path."""
     fn = SUITES.get(name)
+    check_options(name, options)
     try:  # before the suite runs: an unwritable folder is said now, not after an hour of training
         options.results.mkdir(parents=True, exist_ok=True)
         probe = options.results / f".{name}.write-test"
@@ -132,12 +161,15 @@ def preset_run(family: str, dataset: str, runs: Path, images: int | None = None,
     from ..train import latest_checkpoint
 
     out = runs / family
-    cfg = resolve(family, data=dataset, seed=seed, **options).train
+    resolved = resolve(family, data=dataset, seed=seed, **options)
+    cfg = resolved.train
     steps = -(-images // cfg.batch_size) if images else cfg.steps or DEFAULT_STEPS
     timing_file = out / "bench-timing.json"
     if fresh and out.exists():
         shutil.rmtree(out)
     ckpt = latest_checkpoint(out) if out.exists() else None
+    if ckpt is not None:
+        _check_same_options(out, family, resolved)
     done = int(json.loads((ckpt / "state.json").read_text())["step"]) if ckpt and (ckpt / "state.json").exists() else None
     timing = json.loads(timing_file.read_text()) if timing_file.exists() else {"seconds": 0.0, "images": 0}
     if ckpt is None or done is None or done < steps:
@@ -149,6 +181,23 @@ def preset_run(family: str, dataset: str, runs: Path, images: int | None = None,
     elif done > steps:
         raise GaneError(f"{out} was trained to step {done}, past the {steps} this suite asks for; pass --fresh or another --runs folder.")
     return out, {"steps": steps, "batch_size": cfg.batch_size, **timing}
+
+
+def _check_same_options(out: Path, family: str, cfg) -> None:
+    """A run folder is reused or resumed only when it was trained with the options asked for now."""
+    import dataclasses
+
+    saved_file = out / "config.json"
+    if not saved_file.exists():
+        return
+    saved = json.loads(saved_file.read_text())
+    now = {"family": family, **dataclasses.asdict(cfg.model),
+           **{k: getattr(cfg.train, k) for k in ("data", "batch_size", "lr", "beta1", "beta2", "ema", "seed")}}
+    then = {"family": saved.get("family"), **saved.get("model", {}), **saved.get("train", {})}
+    differ = [k for k in now if k in then and then[k] != now[k]]
+    if differ:
+        raise GaneError(f"{out} was trained with other options ({', '.join(f'{k} {then[k]!r}, not {now[k]!r}' for k in differ)}); "
+                        "pass --fresh to retrain it, or another --runs folder.")
 
 
 #: where benchmarks/families.py keeps its runs: the suites that judge those same runs reuse them

@@ -15,7 +15,9 @@ import torch
 from ..api import load
 from ..families import FAMILIES
 from ..metrics import MetricContext, compute
-from .core import Report, SuiteOptions, Table, preset_run, register_suite
+from ..nets.mlp import pacgan_units
+from ..errors import GaneError
+from .core import Report, SuiteOptions, Table, check_families, preset_run, register_suite
 
 DATASETS = ("ring8", "grid25")
 SEEDS = 10
@@ -40,9 +42,10 @@ QUOTED = {
 SOURCE = "PacGAN (Lin et al. 2018), Table 1, 400 epochs"
 
 
-def families(opts: SuiteOptions) -> list[str]:
-    names = ["gan"] + [f for f, cls in FAMILIES.items() if cls.has_encoder]
-    return [f for f in names if not opts.families or f in opts.families]
+def families(opts: SuiteOptions | None = None) -> list[str]:
+    """gan and every family with an encoder, or those of them ``opts.families`` names."""
+    own = ["gan"] + [f for f, cls in FAMILIES.items() if cls.has_encoder]
+    return check_families("modes-2d", opts.families if opts else (), own)
 
 
 def protocol_options(family: str, width: float) -> dict:
@@ -96,18 +99,22 @@ def measure(opts: SuiteOptions, family: str, data: str, samples: dict | None = N
             "seconds_per_run": sum(seconds) / len(seconds)}
 
 
-@register_suite("modes-2d")
+@register_suite("modes-2d", accepts=("families", "seeds", "steps", "width"))
 def modes_2d(opts: SuiteOptions) -> Report:
     seeds, steps, width = settings(opts)
     fams = families(opts)
+    wrong = [d for d in opts.datasets if d not in DATASETS]
+    if wrong:
+        raise GaneError(f"The modes-2d suite judges the 2-D mixtures {' and '.join(DATASETS)}; not {', '.join(wrong)}. "
+                        "Stacked MNIST has its own suite: gane bench suite stacked-mnist.")
     cmd = "gane bench suite modes-2d" + "".join(f" --data {d}" for d in opts.datasets) + "".join(f" --family {f}" for f in opts.families)
     cmd += (f" --seeds {seeds}" if opts.seeds else "") + (f" --steps {steps}" if opts.steps else "") + (f" --width {width:g}" if opts.width else "")
     report = Report(
         "modes-2d", "Mode collapse on the 2-D mixtures: PacGAN's Table 1",
         f"gan, BiGAN (ALI) and every family with an encoder on ring8 (8 Gaussians on a circle of radius 1, std 0.01) and "
         f"grid25 (25 Gaussians on a 5 x 5 grid with spacing 2, std 0.05), {seeds} seeds each, with the networks and "
-        f"optimiser of PacGAN's protocol (G: 4 layers of {round(400 * width)} units with batch norm; D: 3 maxout layers of "
-        f"{round(200 * width)} units with 5 pieces; E: 2 layers of {round(400 * width)}; a 2-D normal code; Adam, lr 1e-4, "
+        f"optimiser of PacGAN's protocol (G: 4 layers of {pacgan_units(width, 400)} units with batch norm; D: 3 maxout layers of "
+        f"{pacgan_units(width, 200)} units with 5 pieces; E: 2 layers of {pacgan_units(width, 400)}; a 2-D normal code; Adam, lr 1e-4, "
         f"beta1 0.8; batches of 100; the non-saturating loss) for {steps:,} steps. The final generator of each run draws "
         "2,500 samples: a sample is of **high quality** within 3 standard deviations of its nearest mode's centre, a mode "
         "is **covered** when at least one high-quality sample lands on it, and the **reverse KL** is KL(q || uniform) of "
@@ -138,17 +145,25 @@ def modes_2d(opts: SuiteOptions) -> Report:
     report.summary += ("\n\nThe goal (every seed of an encoder family covers every mode with at least 98% high-quality samples): "
                        + (f"met by {', '.join(goal_met)}." if goal_met else "not met by any encoder family in this run."))
     report.protocol = [
-        f"Length: PacGAN trains {PUBLISHED_STEPS:,} steps (400 epochs of 100,000 points); this run trained {steps:,} "
-        f"(`--steps {PUBLISHED_STEPS}` asks for the published length: at this run's speed, about "
-        f"{_hours(report.data, steps) * PUBLISHED_STEPS / steps:.0f} hours a run).",
+        *([] if steps >= PUBLISHED_STEPS else [
+            f"Length: PacGAN trains {PUBLISHED_STEPS:,} steps (400 epochs of 100,000 points); this run trained {steps:,} "
+            f"(`--steps {PUBLISHED_STEPS} --width 1` asks for the published protocol: about "
+            f"{_hours(report.data) * PUBLISHED_STEPS / steps:.0f} hours a run at this run's width and speed).",
+        ]),
         *([] if width == 1 else [
-            f"Width: PacGAN's networks have 400 (G, E) and 200 (D) units a layer; this run's have {round(400 * width)} and "
-            f"{round(200 * width)} (`--width {width:g}`; `--width 1` for the published size)."]),
+            f"Width: PacGAN's networks have 400 (G, E) and 200 (D) units a layer; this run's have {pacgan_units(width, 400)} "
+            f"and {pacgan_units(width, 200)} (`--width {width:g}`; `--width 1` for the published size)."]),
         "Measures: PacGAN's code counts a mode as covered by one high-quality sample and judges 2,500 samples; so does gane.",
+        "Data: every gane run trains on the same 50,000 points of the mixture (drawn once, with seed 0); PacGAN draws "
+        "100,000 for each run.",
+        "Initialisation: PacGAN draws every weight from N(0, 0.02) with zero biases; gane keeps torch's defaults.",
         "BiGAN/ALI: PacGAN's ALI has a stochastic encoder (x and noise in, 2 layers of 400); gane's bigan preset keeps its "
         "deterministic one, of the same size.",
-        "The encoder families keep their presets' own options beside the protocol's (for ae, vae, aae, alphagan and vaegan: "
-        "sampling from a mixture of as many Gaussians as the data has modes, fitted to the codes of the training data; "
+        "Where a family's own design differs, it keeps it: aae and alphagan decode without batch norm in G (and aae's E has "
+        "none), since their G decodes codes an adversary moves every step (docs/families.md); bigbigan's D keeps its three "
+        "scores, over maxout paths for x and z and a joint layer.",
+        "The encoder families keep their presets' own options beside the protocol's: ae, vae, aae, alphagan and vaegan "
+        "sample from a mixture of Gaussians fitted to the codes of the training data (10 on ring8, 25 on grid25; "
         "src/gane/presets/). These families have no published row.",
         "Batch norm: PacGAN's G normalises with batch statistics in training and population averages (momentum 0.05) when "
         "sampling; gane's uses torch's running averages (momentum 0.1) in eval mode.",
@@ -156,7 +171,7 @@ def modes_2d(opts: SuiteOptions) -> Report:
     return report
 
 
-def _hours(numbers: dict, steps: int) -> float:
+def _hours(numbers: dict) -> float:
     """The mean training hours of one run of this suite."""
     runs = [f["seconds_per_run"] for d in DATASETS if d in numbers for f in numbers[d].values()]
     return sum(runs) / max(1, len(runs)) / 3600

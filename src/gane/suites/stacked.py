@@ -14,7 +14,7 @@ from ..families import FAMILIES
 from ..metrics import MetricContext, compute
 from ..metrics.modes import STACKED_SOURCES
 from ..presets import preset_for
-from .core import Report, SuiteOptions, Table, available, missing_data_note, preset_run, register_suite
+from .core import Report, SuiteOptions, Table, available, check_families, missing_data_note, preset_run, register_suite
 from .modes2d import _cell
 
 SEEDS = 1
@@ -33,8 +33,8 @@ QUOTED = [
 
 
 def families(opts: SuiteOptions) -> list[str]:
-    names = ["gan"] + [f for f, cls in FAMILIES.items() if cls.has_encoder]
-    return [f for f in names if not opts.families or f in opts.families]
+    own = ["gan"] + [f for f, cls in FAMILIES.items() if cls.has_encoder]
+    return check_families("stacked-mnist", opts.families, own)
 
 
 def mnist_preset_options(family: str, source: str, width: float | None) -> dict:
@@ -48,7 +48,7 @@ def mnist_preset_options(family: str, source: str, width: float | None) -> dict:
     return options
 
 
-@register_suite("stacked-mnist")
+@register_suite("stacked-mnist", accepts=("families", "seeds", "steps", "width"))
 def stacked_mnist(opts: SuiteOptions) -> Report:
     seeds = opts.seeds or SEEDS
     steps = opts.steps or STEPS
@@ -78,7 +78,7 @@ def stacked_mnist(opts: SuiteOptions) -> Report:
             continue
         table = Table(data, ["family", "modes", "KL", "images seen", "training per run"])
         numbers: dict[str, dict] = {}
-        base = opts.runs / "suite-stacked-mnist" / f"{steps}-steps" / data
+        base = opts.runs / "suite-stacked-mnist" / (f"{steps}-steps" + (f"-width-{opts.width:g}" if opts.width else "")) / data
         ctx0 = None
         grids = []
         for fam in fams:
@@ -89,6 +89,7 @@ def stacked_mnist(opts: SuiteOptions) -> Report:
                 run, timing = preset_run(fam, data, base / f"seed{seed}", steps * batch, opts.fresh, seed=seed, log=opts.log, **options)
                 model = load(run)
                 ctx = ctx0.for_model(model) if ctx0 else MetricContext(model, data, "test", seed=seed)
+                ctx.seed = seed  # each seed's run draws its own samples
                 ctx0 = ctx0 or ctx
                 v = compute(["modes"], ctx, log=lambda m: opts.log(f"{fam} on {data}: {m}"))
                 per_seed.append(v)
@@ -128,6 +129,9 @@ def stacked_mnist(opts: SuiteOptions) -> Report:
         "Classifier: each channel is read by gane's MNIST classifier for that data (about 98% accurate on mnist-5k), "
         "not the papers' Keras network; its errors spread even real triples a little (the real row).",
         "Samples are judged at the end of training; PacGAN reports its last epoch as well.",
+        "Moving average: where a preset keeps one (gan, bigan, bigbigan and others; `gane list`), its averaged G draws the "
+        "samples; the papers' DCGAN has none.",
+        f"Seeds: PacGAN's rows are means over 10 trials; this page has {seeds} per family (`--seeds 10` for ten).",
     ]
     return report
 
