@@ -321,7 +321,7 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
               help="where NAME.md and NAME.json are written")
 @click.option("--fresh", is_flag=True, help="retrain runs that already finished")
 @click.option("--family", "families", multiple=True, help="only these families (repeatable); default: the suite's own list")
-@click.option("--seeds", type=click.IntRange(min=1), default=None, help="suites with seeds (modes-2d, stacked-mnist): how many")
+@click.option("--seeds", type=click.IntRange(min=1), default=None, help="suites with seeds (modes-2d, stacked-mnist, and claims for its 2-D runs): how many")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="suites with their own protocol (modes-2d, stacked-mnist): training steps per run")
 @click.option("--width", type=click.FloatRange(min=0, min_open=True), default=None,
