@@ -152,6 +152,26 @@ def test_linear_probe_separates_linearly_separable_codes_and_not_noise():
     assert linear_probe_accuracy(noise[:300], y[:300], noise[300:], y[300:]) < 0.7
 
 
+def test_pixel_and_pca_baselines_are_judged_once_for_every_model_sharing_the_data(monkeypatch):
+    from gane.config import resolve
+    from gane.data import load_data
+    from gane.families import FAMILIES
+    from gane.metrics import MetricContext, compute
+    from gane.metrics import encoder as enc
+
+    calls = []
+    real = enc.knn_accuracy
+    monkeypatch.setattr(enc, "knn_accuracy", lambda *a, **k: calls.append(1) or real(*a, **k))
+    info = load_data("ring8", "test").info
+    models = [FAMILIES.get("ae")(resolve("ae", data="ring8", seed=s).model, info).eval() for s in (0, 1)]
+    ctx = MetricContext(models[0], "ring8", "test", n=200, train_n=400)
+    first = compute(["knn"], ctx)
+    assert len(calls) == 6  # codes, pixels and PCA, each with L2 and cosine
+    second = compute(["knn"], ctx.for_model(models[1]))
+    assert len(calls) == 8  # only the new model's codes
+    assert {k: v for k, v in first.items() if k.endswith(("_pixels", "_pca"))} == {k: v for k, v in second.items() if k.endswith(("_pixels", "_pca"))}
+
+
 # ------------------------------------------------------------------ modes
 
 

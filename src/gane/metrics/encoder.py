@@ -85,9 +85,12 @@ def _knn(ctx: MetricContext):
     train_y, test_y = ctx.train_examples(ctx.train_n).y, ctx.real().y
     out = {}
     for suffix, (tr, te) in _representations(ctx).items():
-        for metric in ("l2", "cosine"):
-            for k, acc in knn_accuracy(tr, train_y, te, test_y, metric=metric).items():
-                out[f"knn{k}_{metric}{suffix}"] = acc
+        def measure(tr=tr, te=te):
+            return {(k, metric): acc for metric in ("l2", "cosine") for k, acc in knn_accuracy(tr, train_y, te, test_y, metric=metric).items()}
+
+        # the baselines depend only on the data: judged once for every model sharing this context's data
+        result = ctx._once(("train", "knn", suffix, ctx.train_n, tr.shape[1]), measure) if suffix else measure()
+        out.update({f"knn{k}_{metric}{suffix}": acc for (k, metric), acc in result.items()})
     return out
 
 
@@ -95,7 +98,13 @@ def _knn(ctx: MetricContext):
                  "raw pixels and PCA beside it", needs=("encoder", "labels", "heldout"))
 def _probe(ctx: MetricContext):
     train_y, test_y = ctx.train_examples(ctx.train_n).y, ctx.real().y
-    return {f"probe{suffix}": linear_probe_accuracy(tr, train_y, te, test_y, ctx.seed) for suffix, (tr, te) in _representations(ctx).items()}
+    out = {}
+    for suffix, (tr, te) in _representations(ctx).items():
+        def measure(tr=tr, te=te):
+            return linear_probe_accuracy(tr, train_y, te, test_y, ctx.seed)
+
+        out[f"probe{suffix}"] = ctx._once(("train", "probe", suffix, ctx.train_n, tr.shape[1], ctx.seed), measure) if suffix else measure()
+    return out
 
 
 @register_metric("recon", "reconstructions G(E(x)) of the split: MSE and PSNR (pixels in [-1, 1]), SSIM (images), distance in "
