@@ -113,9 +113,9 @@ def test_a_run_trained_with_other_options_is_never_reused(tmp_path, image_npz):
 def test_mean_and_standard_error_cells():
     import math
 
-    from gane.suites.modes2d import _cell, mean_se
+    from gane.suites.core import mean_cell, mean_se
 
     assert mean_se([1.0, 2.0, 3.0]) == pytest.approx((2.0, 1 / math.sqrt(3)))
-    assert _cell([1.0, 2.0, 3.0], "{:.2f}") == "2.00 ± 0.58"
-    assert _cell([0.5, float("inf")], "{:.2f}") == "0.50 (1 inf)"
-    assert _cell([97.0], "{:.1f}", "%") == "97.0%"
+    assert mean_cell([1.0, 2.0, 3.0], "{:.2f}") == "2.00 ± 0.58"
+    assert mean_cell([0.5, float("inf")], "{:.2f}") == "0.50 (1 inf)"
+    assert mean_cell([97.0], "{:.1f}", "%") == "97.0%"

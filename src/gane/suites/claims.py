@@ -14,7 +14,7 @@ import torch
 from ..api import load
 from ..data import load_data
 from ..metrics import MetricContext, compute
-from .core import Report, SuiteOptions, Table, budget, families_runs, preset_run, register_suite
+from .core import Report, SuiteOptions, Table, budget, command, families_runs, finite_mean, preset_run, register_suite
 
 MIXTURES = ("ring8", "grid25")
 LATENT_SIZES = (2, 5, 10, 20, 50)
@@ -27,8 +27,7 @@ def claims(opts: SuiteOptions) -> Report:
         "Three claims of the notes, each measured on runs trained with gane's presets: (a) an autoencoder path "
         "reduces mode collapse; (b) BiGAN's reconstructions keep semantics rather than pixels; (c) a 2-D latent "
         "space reconstructs worse than a 5-D one, and the error falls as the latent space grows.",
-        "gane bench suite claims" + (f" --seeds {opts.seeds}" if opts.seeds else "") + (f" --steps {opts.steps}" if opts.steps else "")
-        + (f" --width {opts.width:g}" if opts.width else ""))
+        command("claims", opts))
     results = report.data
     folder = opts.results / "claims"
     folder.mkdir(parents=True, exist_ok=True)
@@ -45,10 +44,10 @@ def claims(opts: SuiteOptions) -> Report:
         for fam in ["gan"] + encoders:
             v = modes[f"{fam}/{data}"] = measure(opts, fam, data)
             infinite = sum(k == float("inf") for k in v["reverse_kl"])
-            table.rows.append([f"`{fam}`", data, f"{_mean(v['modes']):.1f} / {v['modes_of']:.0f}", f"{_mean(v['high_quality']):.1f}%",
-                               f"{_mean(v['reverse_kl']):.3f}" + (f" ({infinite} seeds with no high-quality sample left out)" if infinite else "")])
-    fewer_kl = [f"{f} on {d}" for d in MIXTURES for f in encoders if _mean(modes[f"{f}/{d}"]["reverse_kl"]) < _mean(modes[f"gan/{d}"]["reverse_kl"])]
-    more_modes = [f"{f} on {d}" for d in MIXTURES for f in encoders if _mean(modes[f"{f}/{d}"]["modes"]) > _mean(modes[f"gan/{d}"]["modes"])]
+            table.rows.append([f"`{fam}`", data, f"{finite_mean(v['modes']):.1f} / {v['modes_of']:.0f}", f"{finite_mean(v['high_quality']):.1f}%",
+                               f"{finite_mean(v['reverse_kl']):.3f}" + (f" ({infinite} seeds with no high-quality sample left out)" if infinite else "")])
+    fewer_kl = [f"{f} on {d}" for d in MIXTURES for f in encoders if finite_mean(modes[f"{f}/{d}"]["reverse_kl"]) < finite_mean(modes[f"gan/{d}"]["reverse_kl"])]
+    more_modes = [f"{f} on {d}" for d in MIXTURES for f in encoders if finite_mean(modes[f"{f}/{d}"]["modes"]) > finite_mean(modes[f"gan/{d}"]["modes"])]
     table.note = (f"Of the {len(encoders) * len(MIXTURES)} (encoder family, mixture) pairs, {len(more_modes)} cover more modes than gan "
                   f"on average and {len(fewer_kl)} have a lower reverse KL (samples spread more evenly over the modes) "
                   f"({', '.join(fewer_kl) or 'none'}). Every run: PacGAN's networks at width {width:g}, {steps:,} steps.")
@@ -99,11 +98,6 @@ def claims(opts: SuiteOptions) -> Report:
         "(c) trains gane's convolutional autoencoder preset, not the notes' fully connected one, on 4,000 digits.",
     ]
     return report
-
-
-def _mean(values: list[float]) -> float:
-    finite = [v for v in values if v == v and v != float("inf")]
-    return sum(finite) / len(finite) if finite else float("inf")
 
 
 def _plot_latent(sizes: dict, path) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 import shutil
 import time
@@ -97,6 +98,52 @@ def check_options(name: str, options: SuiteOptions) -> None:
         takes = ", ".join(f"--{k.rstrip('s') if k == 'families' else k}" for k in fn.accepts) or "none of them"
         raise GaneError(f"The {name} suite has no use for {flags}: it trains and judges a fixed set of runs "
                         f"(of --family, --seeds, --steps and --width it takes {takes}).")
+
+
+def command(name: str, options: SuiteOptions) -> str:
+    """The command line that runs suite ``name`` with these options, for its page."""
+    o = options
+    return (f"gane bench suite {name}" + "".join(f" --data {d}" for d in o.datasets) + "".join(f" --family {f}" for f in o.families)
+            + (f" --seeds {o.seeds}" if o.seeds else "") + (f" --steps {o.steps}" if o.steps else "")
+            + (f" --width {o.width:g}" if o.width else ""))
+
+
+def gan_and_encoders(name: str, options: SuiteOptions | None = None) -> list[str]:
+    """gan and every family with an encoder (the mode-collapse suites' families), or those of them
+    ``options.families`` names."""
+    from ..families import FAMILIES
+
+    own = ["gan"] + [f for f, cls in FAMILIES.items() if cls.has_encoder]
+    return check_families(name, options.families if options else (), own)
+
+
+def finite(values: list[float]) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean (nan for one value)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, float("nan")
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def finite_mean(values: list[float]) -> float:
+    """The mean of the finite values (inf when there are none)."""
+    kept = finite(values)
+    return mean_se(kept)[0] if kept else math.inf
+
+
+def mean_cell(values: list[float], fmt: str, suffix: str = "") -> str:
+    """"mean ± standard error" of the finite values, saying how many were infinite."""
+    kept = finite(values)
+    if not kept:
+        return "inf"
+    m, se = mean_se(kept)
+    cell = f"{fmt.format(m)}{suffix}" if math.isnan(se) else f"{fmt.format(m)} ± {fmt.format(se)}{suffix}"
+    return cell + (f" ({len(values) - len(kept)} inf)" if len(kept) < len(values) else "")
 
 
 def check_families(name: str, wanted: tuple[str, ...], own: list[str]) -> list[str]:

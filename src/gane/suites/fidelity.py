@@ -5,7 +5,7 @@ from ..api import load
 from ..data import load_data
 from ..families import FAMILIES
 from ..metrics import MetricContext, compute
-from .core import Report, SuiteOptions, Table, available, budget, families_runs, missing_data_note, preset_run, register_suite
+from .core import Report, command, SuiteOptions, Table, available, budget, families_runs, missing_data_note, preset_run, register_suite
 
 DATASETS = ("mnist-5k", "fashion-mnist")
 SAMPLES = 5000
@@ -22,7 +22,7 @@ def fidelity(opts: SuiteOptions) -> Report:
         "higher precision (samples on the data), recall and coverage (data covered by the samples) are better; density "
         "near 1 means samples as crowded as the data. A row of real train images (up to 5,000, judged like samples) "
         "shows what finite samples of the data itself score.",
-        "gane bench suite fidelity" + "".join(f" --data {d}" for d in opts.datasets))
+        command("fidelity", opts))
     names = ["fd", "kid", "pr", "dc", "is"]
     for data in opts.datasets or DATASETS:
         if not available(data):

@@ -8,7 +8,6 @@ run's final generator draws 2,500 samples, judged with PacGAN's measures (gane.m
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 
@@ -17,7 +16,7 @@ from ..families import FAMILIES
 from ..metrics import MetricContext, compute
 from ..nets.mlp import pacgan_units
 from ..errors import GaneError
-from .core import Report, SuiteOptions, Table, check_families, preset_run, register_suite
+from .core import Report, SuiteOptions, Table, command, gan_and_encoders, mean_cell, preset_run, register_suite
 
 DATASETS = ("ring8", "grid25")
 SEEDS = 10
@@ -43,9 +42,7 @@ SOURCE = "PacGAN (Lin et al. 2018), Table 1, 400 epochs"
 
 
 def families(opts: SuiteOptions | None = None) -> list[str]:
-    """gan and every family with an encoder, or those of them ``opts.families`` names."""
-    own = ["gan"] + [f for f, cls in FAMILIES.items() if cls.has_encoder]
-    return check_families("modes-2d", opts.families if opts else (), own)
+    return gan_and_encoders("modes-2d", opts)
 
 
 def protocol_options(family: str, width: float) -> dict:
@@ -54,23 +51,6 @@ def protocol_options(family: str, width: float) -> dict:
     fields = {f.name for f in dataclasses.fields(cls.Config)}
     train = {"lr", "beta1", "batch_size", "ema"}
     return {k: v for k, v in {**PROTOCOL, "width": width}.items() if k in fields or k in train}
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, float("nan")
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
-
-
-def _cell(values: list[float], fmt: str, suffix: str = "") -> str:
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite:
-        return "inf"
-    m, se = mean_se(finite)
-    cell = f"{fmt.format(m)}{suffix}" if math.isnan(se) else f"{fmt.format(m)} ± {fmt.format(se)}{suffix}"
-    return cell + (f" ({len(values) - len(finite)} inf)" if len(finite) < len(values) else "")
 
 
 def settings(opts: SuiteOptions) -> tuple[int, int, float]:
@@ -107,8 +87,6 @@ def modes_2d(opts: SuiteOptions) -> Report:
     if wrong:
         raise GaneError(f"The modes-2d suite judges the 2-D mixtures {' and '.join(DATASETS)}; not {', '.join(wrong)}. "
                         "Stacked MNIST has its own suite: gane bench suite stacked-mnist.")
-    cmd = "gane bench suite modes-2d" + "".join(f" --data {d}" for d in opts.datasets) + "".join(f" --family {f}" for f in opts.families)
-    cmd += (f" --seeds {seeds}" if opts.seeds else "") + (f" --steps {steps}" if opts.steps else "") + (f" --width {width:g}" if opts.width else "")
     report = Report(
         "modes-2d", "Mode collapse on the 2-D mixtures: PacGAN's Table 1",
         f"gan, BiGAN (ALI) and every family with an encoder on ring8 (8 Gaussians on a circle of radius 1, std 0.01) and "
@@ -119,7 +97,7 @@ def modes_2d(opts: SuiteOptions) -> Report:
         "2,500 samples: a sample is of **high quality** within 3 standard deviations of its nearest mode's centre, a mode "
         "is **covered** when at least one high-quality sample lands on it, and the **reverse KL** is KL(q || uniform) of "
         "the high-quality samples' histogram q over the modes. Mean ± standard error over the seeds.",
-        cmd)
+        command("modes-2d", opts))
     folder = opts.results / "modes-2d"
     folder.mkdir(parents=True, exist_ok=True)
     goal_met = []
@@ -132,7 +110,7 @@ def modes_2d(opts: SuiteOptions) -> Report:
             modes, hq, kl, total = (numbers[fam][k] for k in ("modes", "high_quality", "reverse_kl", "modes_of"))
             full = sum(m == total for m in modes)
             seconds = [numbers[fam]["seconds_per_run"]]
-            table.rows.append([f"`{fam}`", _cell(modes, "{:.1f}"), _cell(hq, "{:.1f}", "%"), _cell(kl, "{:.2f}"),
+            table.rows.append([f"`{fam}`", mean_cell(modes, "{:.1f}"), mean_cell(hq, "{:.1f}", "%"), mean_cell(kl, "{:.2f}"),
                                f"{full} of {seeds} seeds", f"{sum(seconds) / len(seconds):.0f} s"])
             if fam != "gan" and FAMILIES.get(fam).has_encoder and full == seeds and min(hq) >= 98.0:
                 goal_met.append(f"{fam} on {data}")

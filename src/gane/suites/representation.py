@@ -5,7 +5,7 @@ from ..api import load
 from ..data import load_data
 from ..families import FAMILIES
 from ..metrics import MetricContext, compute
-from .core import Report, SuiteOptions, Table, available, budget, families_runs, missing_data_note, preset_run, register_suite
+from .core import Report, command, SuiteOptions, Table, available, budget, families_runs, missing_data_note, preset_run, register_suite
 
 DATASETS = ("mnist-5k", "fashion-mnist")
 GOAL = {"fashion-mnist": (0.88, 0.90)}  # (5-NN, linear probe) the issue asks of an encoder
@@ -27,7 +27,7 @@ def representation(opts: SuiteOptions) -> Report:
         "Test codes are classified by a majority vote of their k nearest train codes (L2 and cosine distance), and "
         "by a logistic regression fitted on the standardised train codes. Raw pixels and PCA of the pixels (to the "
         "codes' size) are measured the same way in the same run.",
-        "gane bench suite representation" + "".join(f" --data {d}" for d in opts.datasets))
+        command("representation", opts))
     for data in opts.datasets or DATASETS:
         if not available(data):
             report.skipped.append(missing_data_note(data))

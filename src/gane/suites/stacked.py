@@ -14,8 +14,8 @@ from ..families import FAMILIES
 from ..metrics import MetricContext, compute
 from ..metrics.modes import STACKED_SOURCES
 from ..presets import preset_for
-from .core import Report, SuiteOptions, Table, available, check_families, missing_data_note, preset_run, register_suite
-from .modes2d import _cell
+from .core import (Report, SuiteOptions, Table, available, command, gan_and_encoders, mean_cell, missing_data_note, preset_run,
+                   register_suite)
 
 SEEDS = 1
 STEPS = 3000  # of the preset's batch (64 for most): 192,000 images, the budget of the mnist-5k benchmarks
@@ -30,11 +30,6 @@ QUOTED = [
     (["PacDCGAN3", "1000.0 ± 0.00", "0.06 ± 0.003"], "PacGAN (Lin et al. 2018), Table 2, 10 trials"),
     (["PacDCGAN4", "1000.0 ± 0.00", "0.07 ± 0.005"], "PacGAN (Lin et al. 2018), Table 2, 10 trials"),
 ]
-
-
-def families(opts: SuiteOptions) -> list[str]:
-    own = ["gan"] + [f for f, cls in FAMILIES.items() if cls.has_encoder]
-    return check_families("stacked-mnist", opts.families, own)
 
 
 def mnist_preset_options(family: str, source: str, width: float | None) -> dict:
@@ -52,11 +47,8 @@ def mnist_preset_options(family: str, source: str, width: float | None) -> dict:
 def stacked_mnist(opts: SuiteOptions) -> Report:
     seeds = opts.seeds or SEEDS
     steps = opts.steps or STEPS
-    fams = families(opts)
+    fams = gan_and_encoders("stacked-mnist", opts)
     datasets = opts.datasets or ("stacked-mnist",)
-    cmd = "gane bench suite stacked-mnist" + "".join(f" --data {d}" for d in opts.datasets)
-    cmd += "".join(f" --family {f}" for f in opts.families) + (f" --seeds {seeds}" if opts.seeds else "")
-    cmd += (f" --steps {steps}" if opts.steps else "") + (f" --width {opts.width:g}" if opts.width else "")
     report = Report(
         "stacked-mnist", "Mode collapse on Stacked MNIST: VEEGAN's and PacGAN's Table 2",
         "Stacked MNIST puts three MNIST digits in the R, G and B channels of one image: 1,000 modes. gan and every "
@@ -65,7 +57,7 @@ def stacked_mnist(opts: SuiteOptions) -> Report:
         "digits came from reads each channel. **Modes** counts the digit triples hit at least once; **KL** is KL(q || "
         "uniform) of the samples' histogram q over the 1,000 triples (0 for a perfectly even spread). A row of 26,000 real "
         "triples shows what the classifier's own errors cost.",
-        cmd)
+        command("stacked-mnist", opts))
     folder = opts.results / "stacked-mnist"
     folder.mkdir(parents=True, exist_ok=True)
     for data in datasets:
@@ -100,7 +92,7 @@ def stacked_mnist(opts: SuiteOptions) -> Report:
             kl = [float(v["kl"]) for v in per_seed]
             images = steps * timing["batch_size"]
             numbers[fam] = {"modes": modes, "kl": kl, "images": images, "seconds_per_run": sum(seconds) / len(seconds)}
-            table.rows.append([f"`{fam}`", _cell(modes, "{:.1f}"), _cell(kl, "{:.2f}"), f"{images:,}",
+            table.rows.append([f"`{fam}`", mean_cell(modes, "{:.1f}"), mean_cell(kl, "{:.2f}"), f"{images:,}",
                                f"{sum(seconds) / len(seconds) / 60:.1f} min"])
         reals = _real_row(ctx0, data)
         numbers["real triples"] = reals
