@@ -56,6 +56,8 @@ def test_an_unwritable_results_folder_is_refused_before_the_suite_runs(tmp_path,
     blocker.write_text("not a folder")
     assert main(["bench", "suite", "fidelity", "--results", str(blocker / "results")]) == 2
     assert "Pass --results with a folder you can write to" in " ".join(capsys.readouterr().err.split())
+    assert main(["bench", "suite", "fidelity", "--results", str(tmp_path / "results"), "--runs", str(blocker)]) == 2
+    assert "Pass --runs with a folder you can write to" in " ".join(capsys.readouterr().err.split())
 
 
 def test_modes_2d_trains_each_seed_with_the_published_protocol_and_reports_mean_and_error(tmp_path, capsys):

@@ -159,14 +159,16 @@ def run_suite(name: str, options: SuiteOptions) -> Path:
     """Run a registered suite and write RESULTS/NAME.md and .json; returns the Markdown path."""
     fn = SUITES.get(name)
     check_options(name, options)
-    try:  # before the suite runs: an unwritable folder is said now, not after an hour of training
-        options.results.mkdir(parents=True, exist_ok=True)
-        probe = options.results / f".{name}.write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise GaneError(f"Cannot write the suite's results to {options.results} ({e.strerror or e}). "
-                        "Pass --results with a folder you can write to.") from None
+    # before the suite runs: an unwritable folder is said now, not after an hour of training
+    for folder, what, flag in ((options.results, "results", "--results"), (options.runs, "runs", "--runs")):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".{name}.write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            raise GaneError(f"Cannot write the suite's {what} to {folder} ({e.strerror or e}). "
+                            f"Pass {flag} with a folder you can write to.") from None
     start = time.perf_counter()
     report = fn(options)
     seconds = time.perf_counter() - start
