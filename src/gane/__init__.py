@@ -5,11 +5,12 @@
     model = gane.load(result.run_dir)
     x = model.sample(16); z = model.encode(x); x_hat = model.reconstruct(x)
     gane.evaluate(result.run_dir, "fd,kid,recon")  # numbers, also appended to RUN/metrics.json
+    report = gane.invert(result.run_dir, "test", "encoder,hybrid")  # inversion into the frozen G
 """
 __version__ = "0.1.0"
 
-from .api import Run, datasets, evaluate, families, load, load_run, train
+from .api import Run, datasets, evaluate, families, invert, load, load_run, train
 from .data import load_data
 from .errors import GaneError
 
-__all__ = ["train", "evaluate", "load", "load_run", "Run", "families", "datasets", "load_data", "GaneError", "__version__"]
+__all__ = ["train", "evaluate", "invert", "load", "load_run", "Run", "families", "datasets", "load_data", "GaneError", "__version__"]

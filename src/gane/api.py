@@ -1,6 +1,7 @@
 """The Python API: ``gane.train(...)``, ``gane.load(run_dir)`` (``gane.load_run`` with its checkpoint and config), ``gane.families()``, ``gane.datasets()``."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,7 @@ class Run:
         return loaded
 
 
-def load_run(path: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Run:
+def load_run(path: str | Path, ema: bool = True, device: str | torch.device = "cpu", frozen: bool = False) -> Run:
     """Rebuild a trained model from a run folder (its latest checkpoint) or one checkpoint folder,
     keeping the checkpoint's path and config beside it (see :func:`load`)."""
     path = Path(path)
@@ -74,17 +75,21 @@ def load_run(path: str | Path, ema: bool = True, device: str | torch.device = "c
     ema_file = ckpt / "ema.safetensors"
     if ema and ema_file.exists():
         load_module_state(model.averaged_modules(), ema_file, family, "EMA weights")
+    if frozen:
+        model.requires_grad_(False)
     return Run(model.to(device).eval(), ckpt, config)
 
 
-def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Family:
+def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu", frozen: bool = False) -> Family:
     """Rebuild a trained model from a run folder (its latest checkpoint) or one checkpoint folder.
 
     Reads config.json and safetensors weights only: no flags needed, nothing unpickled.
     With ``ema=True`` the moving average of G (and E) is used when the run kept one.
-    The model is returned in eval mode. :func:`load_run` also gives the checkpoint and its config.
+    The model is returned in eval mode. With ``frozen=True`` none of its weights (G, and D and E where
+    the family has them) takes gradients: inversion and editing optimise codes through it, never the
+    weights. :func:`load_run` also gives the checkpoint and its config.
     """
-    return load_run(path, ema, device).model
+    return load_run(path, ema, device, frozen).model
 
 
 def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data: str | None = None, features: str = "domain",
@@ -121,6 +126,32 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
     if write:
         append_record(metrics_file(loaded.checkpoint), rec)
     return rec
+
+
+def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: str | Path | None = "auto",
+           ema: bool = True, device: str | torch.device = "cpu", log=None, **options):
+    """Invert images into a trained run's frozen generator with one or more methods (``"encoder"``,
+    ``"optimize"``, ``"hybrid"``, ``"multicode"``, or a comma-separated list), judge each (PSNR, SSIM,
+    feature distance, class agreement, seconds per image) and return the report.
+
+    ``images``: "test" (default) or "train" for that split of the run's data, a dataset name, or folders
+    and image files. ``options``: the fields of :class:`gane.inversion.InversionOptions` (steps, lr,
+    pixel, features, feature_weight, prior_weight, categorical, codes, layer, batch_size, seed, ...).
+    ``out``: a folder for grid.png, curve.png and inversion.json; "auto" is RUN/inversions/N (a new N
+    each time, so nothing of the run is overwritten); None writes nothing."""
+    from .inversion import InversionOptions
+    from .inversion.report import invert_run, next_folder
+
+    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
+    valid = {f.name for f in dataclasses.fields(InversionOptions)}
+    wrong = sorted(set(options) - valid)
+    if wrong:
+        raise GaneError(f"Unknown inversion option{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}; the options are {', '.join(sorted(valid))}.")
+    loaded = load_run(run, ema, device, frozen=True)
+    if out == "auto":
+        root = loaded.checkpoint.parent.parent if loaded.checkpoint.parent.name == "checkpoints" else loaded.checkpoint
+        out = next_folder(root)
+    return invert_run(loaded, images, names, n, InversionOptions(**options), Path(out) if out is not None else None, log)
 
 
 def metrics_file(checkpoint: Path) -> Path:

@@ -243,6 +243,51 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
     click.echo(f"gane: appended to {metrics_file(Path(rec['checkpoint']))} ({rec['seconds']:.1f} s)")
 
 
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--images", "images", multiple=True,
+              help="what to invert: test or train (that split of the run's data; default test), a dataset name, or a folder or "
+                   "image file (repeatable)")
+@click.option("--method", "methods", default="optimize", show_default=True,
+              help="comma-separated: encoder (E(x)), optimize (descent on z), hybrid (descent from E(x)), multicode (mGANprior)")
+@click.option("--n", type=click.IntRange(min=1), default=16, show_default=True, help="number of images (spread through a split)")
+@click.option("--steps", type=click.IntRange(min=0), default=300, show_default=True, help="optimisation steps")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.05, show_default=True, help="Adam's learning rate for the codes")
+@click.option("--pixel", type=click.Choice(["mse", "l1"]), default="mse", show_default=True, help="pixel distance")
+@click.option("--features", type=click.Choice(["none", "domain", "discriminator"]), default="none", show_default=True,
+              help="feature distance added to the pixel one: the domain classifier's features or the run's discriminator's")
+@click.option("--feature-weight", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="weight of the feature distance (relative to the target's own feature size)")
+@click.option("--prior-weight", type=click.FloatRange(min=0), default=1e-3, show_default=True,
+              help="weight of the mean square of the code's Gaussian parts (its negative log-prior)")
+@click.option("--categorical", type=click.Choice(["relax", "fixed"]), default="relax", show_default=True,
+              help="one-hot code parts: a softmax over learnt logits, or kept (a class from the labels or E(x))")
+@click.option("--codes", type=click.IntRange(min=1), default=4, show_default=True, help="multicode: number of codes")
+@click.option("--layer", type=click.IntRange(min=1), default=None, help="multicode: the layer of G the codes are mixed at (default: the middle)")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="images optimised together")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="multicode's starting codes")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for grid.png, curve.png and inversion.json "
+              "(default RUN/inversions/N, a new N each time)")
+@click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
+def invert(run, images, methods, n, steps, lr, pixel, features, feature_weight, prior_weight, categorical, codes, layer,
+           batch_size, seed, out, no_ema):
+    """Invert real images into a trained run's frozen generator: grid, PSNR curve and a table of each method.
+
+    Example: `gane invert runs/bigan-mnist-5k --method encoder,optimize,hybrid,multicode --n 64`.
+    """
+    from .api import invert as invert_images
+
+    report = invert_images(run, list(images) or None, methods, n, out if out is not None else "auto", ema=not no_ema,
+                           log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr, pixel=pixel, features=features,
+                           feature_weight=feature_weight, prior_weight=prior_weight, categorical=categorical, codes=codes,
+                           layer=layer, batch_size=batch_size, seed=seed, curve_every=max(1, steps // 20), progress=True)
+    for note in report.notes:
+        click.echo(f"gane: note: {note}")
+    click.echo(f"\n{report.targets.source}:\n{report.table()}")
+    files = "grid.png" + (", curve.png" if (report.folder / "curve.png").exists() else "") + ", inversion.json"
+    click.echo(f"gane: wrote {files} to {report.folder}")
+
+
 @cli.command("list")
 @click.option("--data-root", default=None, help="also look for dataset files here")
 def list_(data_root):

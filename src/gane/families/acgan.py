@@ -30,6 +30,7 @@ class ACGANConfig(AdversarialConfig):
 @register_family
 class ACGAN(Family):
     name = "acgan"
+    data_discriminator = "D"
     description = "ACGAN: class-conditional G(z, c); D also classifies (sample --class K); needs labels"
     Config = ACGANConfig
 

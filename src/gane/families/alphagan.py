@@ -37,6 +37,7 @@ class AlphaGANConfig(AdversarialConfig, CodeMixtureOption):
 @register_family
 class AlphaGAN(Family):
     name = "alphagan"
+    data_discriminator = "D"
     description = "alpha-GAN: autoencoder + image discriminator (reconstructions and samples) + code discriminator"
     Config = AlphaGANConfig
     has_encoder = True

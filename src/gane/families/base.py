@@ -96,6 +96,9 @@ class Family(nn.Module):
     generator_module: ClassVar[str] = "G"
     #: the submodule encode() runs, in families with an encoder
     encoder_module: ClassVar[str] = "E"
+    #: the discriminator that can judge data on its own (inversion reads its features and realism score);
+    #: None where the family has none, or its D judges codes only (aae)
+    data_discriminator: ClassVar[str | None] = None
 
     def __init__(self, config: Any, info: DataInfo):
         super().__init__()
@@ -211,6 +214,43 @@ class Family(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes (n, z_dim) -> data (n, *shape). Keeps the graph, so codes can be optimised through it."""
         return getattr(self, self.generator_module)(z)
+
+    # ----------------------------------------------------------------- the generator opened at a layer
+    @property
+    def generator_layers(self) -> int:
+        """Stages of G: layer 0 is the code, layer ``generator_layers`` the output (nets/staged.py)."""
+        return getattr(self, self.generator_module).num_layers
+
+    def decode_features(self, code: torch.Tensor, layer: int) -> torch.Tensor:
+        """G's activation after stage ``layer`` for ``code`` (n, code_dim). Keeps the graph."""
+        return getattr(self, self.generator_module).features(code, layer)
+
+    def decode_from(self, h: torch.Tensor, layer: int, code: torch.Tensor | None = None) -> torch.Tensor:
+        """The rest of G from its activation ``h`` after stage ``layer``; ``code`` gives the class part
+        to the layers of a class-conditional G that read it (BigBiGAN's conditional batch norm)."""
+        return getattr(self, self.generator_module).from_features(h, layer, code)
+
+    # ----------------------------------------------------------------- the discriminator on data alone
+    def critic(self) -> nn.Module:
+        """The discriminator that judges data on its own (``data_discriminator``), or a clear error."""
+        if self.data_discriminator is None:
+            what = "judges codes, not data" if hasattr(self, "D") else "has no discriminator"
+            raise GaneError(f"The {self.name!r} family's {'discriminator ' if hasattr(self, 'D') else ''}{what}, so there are no "
+                            "discriminator features or realism score to use. Use the domain classifier's features instead "
+                            "(--features domain), or a family with a discriminator of data (gan, bigan, vaegan, ...).")
+        return getattr(self, self.data_discriminator)
+
+    def critic_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The discriminator's features of data alone (n, F). Keeps the graph."""
+        return self.critic().data_features(x).flatten(1)
+
+    def critic_realism(self, x: torch.Tensor) -> torch.Tensor:
+        """The discriminator's score of data alone (n,), higher = more real; a clear error where it needs more than x."""
+        score = self.critic().realism(x)
+        if score is None:
+            raise GaneError(f"The {self.name!r} family's discriminator judges data together with a code or class, so it "
+                            "gives no score of data alone. Its features can still be used (--features discriminator).")
+        return score.reshape(-1)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Data (n, *shape) -> codes (n, z_dim). Only for families with an encoder."""

@@ -44,6 +44,7 @@ class BiGANConfig(AdversarialConfig):
 @register_family
 class BiGAN(Family):
     name = "bigan"
+    data_discriminator = "D"
     description = "BiGAN / ALI: generator, encoder and a joint discriminator D(x, z)"
     Config = BiGANConfig
     has_encoder = True

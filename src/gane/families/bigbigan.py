@@ -31,6 +31,7 @@ class BigBiGANConfig(AdversarialConfig):
 @register_family
 class BigBiGAN(BiGAN):
     name = "bigbigan"
+    data_discriminator = "D"
     description = "BigBiGAN: residual G and E, D with scores s_x, s_z, s_xz in the hinge loss (--conditional)"
     Config = BigBiGANConfig
     has_encoder = True

@@ -29,6 +29,7 @@ class EBGANConfig(FamilyConfig):
 @register_family
 class EBGAN(Family):
     name = "ebgan"
+    data_discriminator = "D"
     description = "EBGAN: an autoencoder discriminator whose reconstruction error is the energy, margin loss, pulling-away term"
     Config = EBGANConfig
 

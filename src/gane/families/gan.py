@@ -30,6 +30,7 @@ class GANConfig(AdversarialConfig):
 @register_family
 class GAN(Family):
     name = "gan"
+    data_discriminator = "D"
     description = "GAN / DCGAN: generator and discriminator (--loss, --spectral-norm, --r1, --conditional)"
     Config = GANConfig
 

@@ -39,6 +39,7 @@ class InfoGANConfig(AdversarialConfig):
 @register_family
 class InfoGAN(Family):
     name = "infogan"
+    data_discriminator = "D"
     description = "InfoGAN: GAN + categorical and continuous codes recovered by a head Q sharing D's body (sample --sweep c1)"
     Config = InfoGANConfig
 

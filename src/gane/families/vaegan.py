@@ -38,6 +38,7 @@ class VAEGANConfig(AdversarialConfig, CodeMixtureOption):
 @register_family
 class VAEGAN(Family):
     name = "vaegan"
+    data_discriminator = "D"
     description = "VAE-GAN: a VAE whose reconstruction is measured in D's features, plus a GAN on reconstructions and samples"
     Config = VAEGANConfig
     has_encoder = True

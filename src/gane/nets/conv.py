@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import GaneError
+from .staged import Stage, StagedGenerator, sequential_stages, stage_ends
 
 
 # A side the networks take is base * 2^k with base 7 or 4 and k >= 1: the nets go from base x base
@@ -61,8 +62,9 @@ def base_channels(width: float) -> int:
     return max(8, int(round(64 * width)))
 
 
-class ConvGenerator(nn.Module):
-    """z (B, z_dim) -> image (B, C, H, W) in [-1, 1]: linear to base x base, then stride-2 transposed convs."""
+class ConvGenerator(StagedGenerator):
+    """z (B, z_dim) -> image (B, C, H, W) in [-1, 1]: linear to base x base, then stride-2 transposed convs.
+    Stages: the linear layer (to the base-resolution map), then each transposed conv with its norm and activation."""
 
     def __init__(self, z_dim: int, shape: tuple[int, int, int], width: float = 1.0, batch_norm: bool = True):
         super().__init__()
@@ -89,6 +91,12 @@ class ConvGenerator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.fc(z).view(-1, self._c0, self.base, self.base)
         return self.ups(h)  # (B, C, H, W)
+
+    def stages(self) -> list[Stage]:
+        def project(z, cond):
+            return self.fc(z).view(-1, self._c0, self.base, self.base)
+
+        return [project, *sequential_stages(self.ups, stage_ends(self.ups))]
 
 
 class ConvBody(nn.Module):

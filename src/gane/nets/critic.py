@@ -61,6 +61,17 @@ class Discriminator(nn.Module):
     def features(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.body(*inputs)
 
+    def data_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Features of data alone (B, F): the body's, or its x path's when D judges (x, z) pairs."""
+        x_path = getattr(self.body, "x_path", None)
+        return x_path(x) if x_path is not None else self.body(x)
+
+    def realism(self, x: torch.Tensor) -> torch.Tensor | None:
+        """D's logit for data alone (B,), higher = more real; None when D needs a code or a class beside x."""
+        if getattr(self.body, "x_path", None) is not None or self.embed is not None:
+            return None
+        return self(x)
+
     def scores(self, *inputs: torch.Tensor, y: torch.Tensor | None = None) -> Scores:
         h = self.body(*inputs)
         code, kl = self.bottleneck(h) if self.bottleneck is not None else (h, None)

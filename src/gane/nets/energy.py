@@ -23,3 +23,11 @@ class AutoencoderDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.energy_and_code(x)[0]
+
+    def data_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The autoencoder's code of x (B, k)."""
+        return self.enc(x).flatten(1)
+
+    def realism(self, x: torch.Tensor) -> torch.Tensor:
+        """Minus the energy (B,): higher = more real."""
+        return -self(x)

@@ -14,6 +14,7 @@ from torch import nn
 
 from ..registry import Registry
 from .conv import sn
+from .staged import Stage, StagedGenerator, StagedSequential, sequential_stages, stage_ends
 
 
 def hidden_units(width: float) -> int:
@@ -36,8 +37,8 @@ def mlp(d_in: int, d_out: int, width: float, depth: int = 3, act: str = "relu", 
     return nn.Sequential(*layers)
 
 
-class MLPGenerator(nn.Module):
-    """z (B, z_dim) -> x (B, D), unbounded."""
+class MLPGenerator(StagedGenerator):
+    """z (B, z_dim) -> x (B, D), unbounded. Stages: each hidden layer with its activation, then the output layer."""
 
     def __init__(self, z_dim: int, shape: tuple[int], width: float = 1.0):
         super().__init__()
@@ -46,6 +47,9 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
+
+    def stages(self) -> list[Stage]:
+        return sequential_stages(self.net, stage_ends(self.net))
 
 
 class MLPBody(nn.Module):
@@ -178,7 +182,7 @@ def _pacgan_joint(x_dim, z_dim, width, spectral_norm, dropout):
 
 
 VECTOR_NETS.register("pacgan")(VectorNets(
-    generator=lambda z_dim, d_out, width, batch_norm: batch_norm_mlp(z_dim, d_out, pacgan_units(width, 400), 4, batch_norm),
+    generator=lambda z_dim, d_out, width, batch_norm: StagedSequential(*batch_norm_mlp(z_dim, d_out, pacgan_units(width, 400), 4, batch_norm)),
     encoder=lambda d_in, d_out, width, batch_norm: batch_norm_mlp(d_in, d_out, pacgan_units(width, 400), 2, batch_norm),
     body=lambda d_in, width, spectral_norm, dropout: MaxoutBody(d_in, pacgan_units(width, 200), spectral_norm=spectral_norm, dropout=dropout),
     code_path=lambda z_dim, width, spectral_norm, dropout: MaxoutBody(z_dim, pacgan_units(width, 200), spectral_norm=spectral_norm, dropout=dropout),

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conv import base_channels, layout, sn
+from .staged import Stage, StagedGenerator
 from .critic import Scores, VariationalBottleneck
 from .mlp import VECTOR_NETS, hidden_units
 
@@ -62,7 +63,7 @@ class DownBlock(nn.Module):
         return F.avg_pool2d(out, 2) + F.avg_pool2d(self.skip(h), 2)
 
 
-class ResGenerator(nn.Module):
+class ResGenerator(StagedGenerator):
     """code (B, code_dim) -> image (B, C, H, W) in [-1, 1].
 
     With ``num_classes`` K, the last K entries of the code are a class one-hot: the whole
@@ -87,6 +88,22 @@ class ResGenerator(nn.Module):
         for block in self.blocks:
             h = block(h, y)
         return torch.tanh(self.out(F.relu(self.out_bn(h))))
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    def condition(self, code):
+        return code[:, -self.num_classes:] if self.num_classes else None
+
+    def stages(self) -> list[Stage]:
+        def project(code, y):
+            return self.fc(code).view(-1, self._c0, self.base, self.base)
+
+        def out(h, y):
+            return torch.tanh(self.out(F.relu(self.out_bn(h))))
+
+        return [project, *self.blocks, out]
 
 
 class ResBody(nn.Module):
@@ -143,6 +160,14 @@ class ThreeScoreDiscriminator(nn.Module):
 
     def features(self, x, z):
         return self.joint(torch.cat([self.x_drop(self.x_path(x)), self.z_path(z)], 1))
+
+    def data_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Features of the data path alone (B, F)."""
+        return self.x_drop(self.x_path(x))
+
+    def realism(self, x: torch.Tensor) -> torch.Tensor:
+        """The data-only score s_x(x) (B,), higher = more real."""
+        return self.s_x(self.data_features(x)).squeeze(1)
 
     def scores(self, x: torch.Tensor, z: torch.Tensor, y=None) -> Scores:
         fx, fz = self.x_drop(self.x_path(x)), self.z_path(z)

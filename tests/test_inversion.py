@@ -1,0 +1,247 @@
+"""Inversion into a frozen generator: generators opened at a layer, frozen loading, every method on tiny
+models, recovery of a known code, batching that changes nothing, the command line and its errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import gane
+from gane.cli import cli, main
+from gane.data import DataInfo
+from gane.errors import GaneError
+from gane.families import FAMILIES, build_family
+from gane.inversion import INVERTERS, InversionOptions, invert, psnr
+from gane.nets.conv import ConvGenerator
+from gane.nets.mlp import VECTOR_NETS, MLPGenerator
+from gane.nets.resnet import ResGenerator
+
+IMAGE = DataInfo("image", (1, 28, 28), 4)
+VECTOR = DataInfo("vector", (2,), 4)
+
+
+def _generators():
+    yield "conv 28", ConvGenerator(6, (1, 28, 28), 0.125), 6
+    yield "conv 32 rgb, no batch norm", ConvGenerator(6, (3, 32, 32), 0.125, batch_norm=False), 6
+    yield "residual", ResGenerator(6, (1, 28, 28), 0.125), 6
+    yield "residual, class-conditional", ResGenerator(6 + 3, (3, 32, 32), 0.125, num_classes=3), 9
+    yield "mlp", MLPGenerator(3, (2,), 0.25), 3
+    yield "pacgan", VECTOR_NETS.get("pacgan").generator(3, 2, 0.25, True), 3
+
+
+@pytest.mark.parametrize("name,G,dim", list(_generators()), ids=[g[0] for g in _generators()])
+def test_a_generator_continued_from_any_layer_draws_what_it_draws_end_to_end(name, G, dim):
+    torch.manual_seed(0)
+    for m in G.modules():  # running statistics away from (0, 1), so eval-mode batch norm is not the identity
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    G.eval()
+    code = torch.randn(5, dim)
+    if name.endswith("class-conditional"):
+        code[:, -3:] = torch.nn.functional.one_hot(torch.arange(5) % 3, 3).float()
+    out = G(code)
+    assert G.num_layers >= 3
+    assert torch.equal(G.features(code, 0), code)
+    torch.testing.assert_close(G.features(code, G.num_layers), out, rtol=0, atol=0)
+    for layer in range(G.num_layers + 1):
+        h = G.features(code, layer)
+        torch.testing.assert_close(G.from_features(h, layer, code), out, rtol=0, atol=0)
+    with pytest.raises(GaneError, match="layers 0"):
+        G.features(code, G.num_layers + 1)
+
+
+def test_a_class_conditional_generator_continued_from_a_layer_asks_for_the_code():
+    G = ResGenerator(9, (1, 28, 28), 0.125, num_classes=3).eval()
+    code = torch.cat([torch.randn(2, 6), torch.eye(3)[:2]], 1)
+    with pytest.raises(GaneError, match="pass code="):
+        G.from_features(G.features(code, 1), 1)
+
+
+def _tiny(family: str, info=IMAGE, **options):
+    torch.manual_seed(0)
+    model = build_family(family, {"width": 0.125, "z_dim": 4, **options}, info).eval()
+    return model.requires_grad_(False)
+
+
+@pytest.fixture(scope="module")
+def bigan_run(tmp_path_factory, image_npz):
+    out = tmp_path_factory.mktemp("runs") / "bigan"
+    gane.train("bigan", data=f"npz:{image_npz}", steps=4, tick=2, width=0.125, z_dim=4, batch_size=16, out=str(out), progress=False)
+    return out
+
+
+def test_a_frozen_load_is_in_eval_mode_with_no_weight_taking_gradients(bigan_run):
+    model = gane.load(bigan_run, frozen=True)
+    assert not model.training
+    assert not any(p.requires_grad for p in model.parameters())
+    assert {"G", "D", "E"} <= {name.split(".")[0] for name, _ in model.named_parameters()}
+    assert any(p.requires_grad for p in gane.load(bigan_run).parameters())  # only when asked
+
+
+def test_inversion_refuses_a_model_that_is_not_frozen(bigan_run):
+    model = gane.load(bigan_run)
+    with pytest.raises(GaneError, match="frozen"):
+        invert(model, torch.zeros(1, 1, 28, 28), "optimize")
+
+
+FAMILY_OPTIONS = {"acgan": {}, "infogan": {"categorical": 3, "continuous": 2}, "gan": {"conditional": True}}
+
+
+@pytest.mark.parametrize("family", FAMILIES.names())
+@pytest.mark.parametrize("method", INVERTERS.names())
+def test_every_method_inverts_with_every_family(family, method):
+    model = _tiny(family, **FAMILY_OPTIONS.get(family, {}))
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    o = InversionOptions(steps=3, codes=2)
+    if method in ("encoder", "hybrid") and not model.has_encoder:
+        with pytest.raises(GaneError, match="no encoder of its own"):
+            invert(model, x, method, o)
+        return
+    out = invert(model, x, method, o)
+    assert out.images.shape == x.shape and torch.isfinite(out.images).all()
+    if method == "multicode":
+        assert out.codes is None and out.extra["codes"].shape == (3, 2, model.code_dim)
+    else:
+        assert out.codes.shape == (3, model.code_dim)
+        torch.testing.assert_close(model.decode(out.codes), out.images)
+
+
+def test_one_hot_parts_are_relaxed_to_a_softmax_or_kept_fixed():
+    model = _tiny("acgan")
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    classes = torch.tensor([0, 1, 2, 3])
+    fixed = invert(model, x, "optimize", InversionOptions(steps=5, categorical="fixed"), classes=classes)
+    part = fixed.codes[:, model.code_slices()["class"]]
+    assert torch.equal(part, torch.eye(4))
+    relaxed = invert(model, x, "optimize", InversionOptions(steps=5, lr=0.5))
+    part = relaxed.codes[:, model.code_slices()["class"]]
+    torch.testing.assert_close(part.sum(1), torch.ones(4))
+    assert (part > 0).all() and not torch.allclose(part, torch.full_like(part, 0.25))  # a softmax that moved
+
+
+def test_uniform_parts_stay_in_their_range():
+    model = _tiny("infogan", categorical=3, continuous=2)
+    out = invert(model, torch.rand(3, 1, 28, 28) * 2 - 1, "optimize", InversionOptions(steps=20, lr=1.0))
+    part = out.codes[:, model.code_slices()["c2"]]
+    assert part.abs().max() <= 1
+
+
+@pytest.mark.parametrize("info", [IMAGE, VECTOR], ids=["images", "vectors"])
+def test_optimisation_recovers_an_image_drawn_from_a_known_code(info):
+    model = _tiny("gan", info, z_dim=3)
+    g = torch.Generator().manual_seed(1)
+    x = model.decode(model.prior(4, g))
+    o = InversionOptions(steps=400, lr=0.05, prior_weight=0)
+    out = invert(model, x, "optimize", o)
+    before, after = psnr(model.decode(model.prior(4, torch.Generator().manual_seed(2))), x), psnr(out.images, x)
+    assert (after > 35).all(), after
+    assert (after > before + 10).all()
+    assert out.curve[0][0] == 0 and out.curve[-1] == (400, pytest.approx(float(after.mean())))
+
+
+def test_a_batch_inverts_each_image_as_it_would_alone():
+    model = _tiny("bigan")
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    start = model.prior(4, torch.Generator().manual_seed(3))
+    for method in ("optimize", "hybrid"):
+        o = InversionOptions(steps=15)
+        together = invert(model, x, method, o, init=start)
+        alone = [invert(model, x[i : i + 1], method, o, init=start[i : i + 1]) for i in range(4)]
+        torch.testing.assert_close(together.codes, torch.cat([a.codes for a in alone]), rtol=1e-4, atol=1e-5)
+
+
+def test_multicode_reconstructs_better_than_one_code_on_the_same_budget():
+    model = _tiny("gan", z_dim=4)
+    x = torch.rand(6, 1, 28, 28) * 2 - 1  # noise: far from anything one code of this G draws
+    one = invert(model, x, "optimize", InversionOptions(steps=60))
+    many = invert(model, x, "multicode", InversionOptions(steps=60, codes=4))
+    assert psnr(many.images, x).mean() > psnr(one.images, x).mean()
+    assert many.extra["weights"].shape[:2] == (6, 4)
+
+
+def test_the_feature_distance_reads_the_discriminator_or_says_there_is_none():
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    out = invert(_tiny("gan"), x, "optimize", InversionOptions(steps=2, features="discriminator"))
+    assert torch.isfinite(out.images).all()
+    for family in ("ae", "aae"):
+        with pytest.raises(GaneError, match="domain classifier's features"):
+            invert(_tiny(family), x, "optimize", InversionOptions(steps=2, features="discriminator"))
+
+
+@pytest.mark.parametrize("family", [f for f, cls in FAMILIES.items() if cls.data_discriminator])
+def test_a_discriminator_of_data_gives_features_and_says_whether_it_scores_data_alone(family):
+    model = _tiny(family, **FAMILY_OPTIONS.get(family, {}))
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    assert model.critic_features(x).shape[0] == 3
+    joint = family == "bigan" or (family == "gan" and FAMILY_OPTIONS.get(family, {}).get("conditional"))
+    if joint:
+        with pytest.raises(GaneError, match="together with a code or class"):
+            model.critic_realism(x)
+    else:
+        assert model.critic_realism(x).shape == (3,)
+
+
+def test_multicode_refuses_a_layer_that_is_not_hidden():
+    model = _tiny("gan")
+    with pytest.raises(GaneError, match="hidden layer"):
+        invert(model, torch.zeros(1, 1, 28, 28), "multicode", InversionOptions(steps=1, layer=model.generator_layers))
+
+
+@pytest.mark.parametrize("field,value", [("steps", -1), ("lr", 0.0), ("pixel", "l3"), ("features", "vgg"), ("codes", 0)])
+def test_bad_options_are_refused_by_name(field, value):
+    with pytest.raises(GaneError, match=field.replace("_", "-") if field not in ("pixel", "features") else "must be one of"):
+        InversionOptions(**{field: value}).check()
+
+
+def test_targets_of_the_wrong_shape_are_refused():
+    with pytest.raises(GaneError, match="shape"):
+        invert(_tiny("gan"), torch.zeros(2, 3, 28, 28), "optimize")
+
+
+# ----------------------------------------------------------------- the command line
+
+
+def test_gane_invert_writes_a_grid_a_curve_and_a_table_and_never_overwrites(bigan_run):
+    r = CliRunner().invoke(cli, ["invert", str(bigan_run), "--method", "encoder,optimize,hybrid,multicode", "--n", "4", "--steps", "4",
+                                 "--codes", "2"])
+    assert r.exit_code == 0, r.output
+    folder = bigan_run / "inversions" / "1"
+    assert {"grid.png", "curve.png", "inversion.json"} <= {p.name for p in folder.iterdir()}
+    record = json.loads((folder / "inversion.json").read_text())
+    assert set(record["quality"]) == {"encoder", "optimize", "hybrid", "multicode"}
+    assert {"psnr", "ssim", "seconds_per_image"} <= set(record["quality"]["optimize"])
+    assert "| hybrid |" in r.output
+    r = CliRunner().invoke(cli, ["invert", str(bigan_run), "--n", "2", "--steps", "1"])
+    assert r.exit_code == 0, r.output
+    assert (bigan_run / "inversions" / "2" / "grid.png").exists() and (folder / "grid.png").exists()
+
+
+def test_gane_invert_fits_image_files_to_the_model_with_a_note(bigan_run, tmp_path):
+    from PIL import Image
+
+    Image.fromarray((np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)).save(tmp_path / "a.png")
+    r = CliRunner().invoke(cli, ["invert", str(bigan_run), "--images", str(tmp_path / "a.png"), "--steps", "2",
+                                 "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert "resized to 28x28" in r.output and "converted to grey" in r.output
+    assert "1 image file" in r.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--images", "no/such/thing"], "neither a split"),
+    (["--method", "optimise"], "optimize"),
+    (["--features", "discriminator", "--method", "optimize"], None),  # bigan's D has x features: works
+    (["--method", "multicode", "--layer", "9"], "hidden layer"),
+])
+def test_gane_invert_says_what_was_wrong(bigan_run, tmp_path, capsys, args, message):
+    code = main(["invert", str(bigan_run), "--n", "2", "--steps", "1", "--out", str(tmp_path / "o"), *args])
+    out = capsys.readouterr()
+    if message is None:
+        assert code == 0, out.err
+        return
+    assert code == 2, out.err
+    assert message in out.err and "Traceback" not in out.err
