@@ -245,3 +245,84 @@ def test_gane_invert_says_what_was_wrong(bigan_run, tmp_path, capsys, args, mess
         return
     assert code == 2, out.err
     assert message in out.err and "Traceback" not in out.err
+
+
+# ----------------------------------------------------------------- encoders fitted to a frozen generator
+
+
+@pytest.fixture(scope="module")
+def gan_run(tmp_path_factory, image_npz):
+    out = tmp_path_factory.mktemp("runs") / "gan"
+    gane.train("gan", data=f"npz:{image_npz}", steps=4, tick=2, width=0.125, z_dim=4, batch_size=16, out=str(out), progress=False)
+    return out
+
+
+@pytest.mark.parametrize("method", ["z-regression", "x-reconstruction", "domain-guided"])
+def test_each_fitting_method_saves_an_encoder_that_loads_back_and_inverts(gan_run, method):
+    from gane.inversion.encoders import load_encoder
+
+    folder = gane.fit_encoder(gan_run, method, name=f"t-{method}", steps=3, batch_size=8, features="none")
+    assert folder == gan_run / "encoders" / f"t-{method}" and not (gan_run / "encoders" / f"t-{method}.partial").exists()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["method"] == method and set(config["final"]) >= ({"code"} if method == "z-regression" else {"pixel"})
+    model = gane.load(gan_run, frozen=True)
+    E = load_encoder(gan_run, f"t-{method}", model)
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    code = E(x)
+    assert code.shape == (3, model.code_dim) and not any(p.requires_grad for p in E.parameters())
+    out = invert(model, x, "hybrid", InversionOptions(steps=2), encoder=E)
+    assert out.images.shape == x.shape
+    report = gane.invert(gan_run, "test", "encoder", n=2, out=None, encoder=f"t-{method}")
+    assert list(report.quality) == [f"encoder (t-{method})"]
+
+
+def test_z_regression_learns_to_read_codes_back_from_images(gan_run):
+    from gane.inversion.encoders import load_encoder
+
+    gane.fit_encoder(gan_run, "z-regression", name="zr-long", steps=150, batch_size=32, lr=3e-3)
+    model = gane.load(gan_run, frozen=True)
+    E = load_encoder(gan_run, "zr-long", model)
+    z = model.prior(256, torch.Generator().manual_seed(5))
+    fitted = (E(model.decode(z)) - z).pow(2).mean()
+    assert fitted < 0.5 * z.pow(2).mean()  # a constant guess (0) would score 1
+
+
+def test_an_interrupted_fit_resumes_and_ends_where_an_uninterrupted_one_does(gan_run, monkeypatch):
+    from safetensors.torch import load_file
+
+    from gane.inversion import encoders
+
+    gane.fit_encoder(gan_run, "x-reconstruction", name="whole", steps=6, batch_size=8, features="none", checkpoint_every=2)
+    real = encoders._x_reconstruction
+    calls = {"n": 0}
+
+    def dies_at_step_5(ctx, g):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real(ctx, g)
+
+    monkeypatch.setitem(encoders.FIT_METHODS._items, "x-reconstruction", dies_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        gane.fit_encoder(gan_run, "x-reconstruction", name="cut", steps=6, batch_size=8, features="none", checkpoint_every=2)
+    partial = gan_run / "encoders" / "cut.partial"
+    assert json.loads((partial / "state.json").read_text())["step"] == 4 and not (gan_run / "encoders" / "cut").exists()
+    monkeypatch.setitem(encoders.FIT_METHODS._items, "x-reconstruction", real)
+    gane.fit_encoder(gan_run, "x-reconstruction", name="cut", steps=6, batch_size=8, features="none", checkpoint_every=2)
+    whole, cut = (load_file(str(gan_run / "encoders" / n / "encoder.safetensors")) for n in ("whole", "cut"))
+    for k in whole:
+        torch.testing.assert_close(cut[k], whole[k], rtol=0, atol=0)
+
+
+def test_fitting_says_what_was_wrong(bigan_run, gan_run):
+    with pytest.raises(GaneError, match="together with a code"):  # bigan's D judges (x, z) pairs
+        gane.fit_encoder(bigan_run, "domain-guided", steps=1, features="none")
+    gane.fit_encoder(bigan_run, "domain-guided", name="no-realism", steps=1, batch_size=4, features="none", realism_weight=0)
+    with pytest.raises(GaneError, match="encoder name"):
+        gane.fit_encoder(gan_run, "z-regression", name="../escape", steps=1)
+    with pytest.raises(GaneError, match="encoder-fitting method"):
+        gane.fit_encoder(gan_run, "pixels", steps=1)
+    with pytest.raises(GaneError, match="no fitted encoder 'nope'"):
+        gane.invert(gan_run, "test", "encoder", n=2, out=None, encoder="nope")
+    with pytest.raises(GaneError, match="Unknown fit-encoder option"):
+        gane.fit_encoder(gan_run, "z-regression", stepz=1)

@@ -129,7 +129,7 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
 
 
 def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: str | Path | None = "auto",
-           ema: bool = True, device: str | torch.device = "cpu", log=None, **options):
+           encoder: str | None = None, ema: bool = True, device: str | torch.device = "cpu", log=None, **options):
     """Invert images into a trained run's frozen generator with one or more methods (``"encoder"``,
     ``"optimize"``, ``"hybrid"``, ``"multicode"``, or a comma-separated list), judge each (PSNR, SSIM,
     feature distance, class agreement, seconds per image) and return the report.
@@ -138,7 +138,8 @@ def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: s
     and image files. ``options``: the fields of :class:`gane.inversion.InversionOptions` (steps, lr,
     pixel, features, feature_weight, prior_weight, categorical, codes, layer, batch_size, seed, ...).
     ``out``: a folder for grid.png, curve.png and inversion.json; "auto" is RUN/inversions/N (a new N
-    each time, so nothing of the run is overwritten); None writes nothing."""
+    each time, so nothing of the run is overwritten); None writes nothing. ``encoder``: the name of an
+    encoder fitted with :func:`fit_encoder` for the encoder and hybrid methods (default: the family's own E)."""
     from .inversion import InversionOptions
     from .inversion.report import invert_run, next_folder
 
@@ -148,10 +149,36 @@ def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: s
     if wrong:
         raise GaneError(f"Unknown inversion option{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}; the options are {', '.join(sorted(valid))}.")
     loaded = load_run(run, ema, device, frozen=True)
+    fitted = None
+    if encoder is not None:
+        from .inversion.encoders import load_encoder
+
+        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device)
     if out == "auto":
-        root = loaded.checkpoint.parent.parent if loaded.checkpoint.parent.name == "checkpoints" else loaded.checkpoint
-        out = next_folder(root)
-    return invert_run(loaded, images, names, n, InversionOptions(**options), Path(out) if out is not None else None, log)
+        out = next_folder(_run_dir(loaded))
+    return invert_run(loaded, images, names, n, InversionOptions(**options), Path(out) if out is not None else None, log,
+                      encoder=fitted, encoder_name=encoder)
+
+
+def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool = True, device: str | torch.device = "cpu",
+                log=None, **options) -> Path:
+    """Fit an encoder to a trained run's frozen generator: ``method`` is "z-regression" (pairs (G(z), z)),
+    "x-reconstruction" (real images through G) or "domain-guided" (in-domain inversion: x-reconstruction
+    plus D's realism and code consistency). Saved as RUN/encoders/NAME (NAME defaults to the method) and
+    used by ``invert(run, methods="encoder,hybrid", encoder=NAME)``. ``options``: the fields of
+    :class:`gane.inversion.encoders.FitOptions` (steps, lr, batch_size, width, features, ...)."""
+    from .inversion.encoders import FitOptions, fit_encoder as fit
+
+    valid = {f.name for f in dataclasses.fields(FitOptions)}
+    wrong = sorted(set(options) - valid)
+    if wrong:
+        raise GaneError(f"Unknown fit-encoder option{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}; the options are {', '.join(sorted(valid))}.")
+    return fit(load_run(run, ema, device, frozen=True), method, name, FitOptions(**options), log)
+
+
+def _run_dir(loaded: Run) -> Path:
+    """The run folder of a loaded checkpoint (the checkpoint folder itself when it stands alone)."""
+    return loaded.checkpoint.parent.parent if loaded.checkpoint.parent.name == "checkpoints" else loaded.checkpoint
 
 
 def metrics_file(checkpoint: Path) -> Path:

@@ -268,16 +268,18 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="multicode's starting codes")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for grid.png, curve.png and inversion.json "
               "(default RUN/inversions/N, a new N each time)")
+@click.option("--encoder", default=None, metavar="NAME",
+              help="encoder and hybrid: an encoder fitted with `gane fit-encoder` (default: the family's own E)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
 def invert(run, images, methods, n, steps, lr, pixel, features, feature_weight, prior_weight, categorical, codes, layer,
-           batch_size, seed, out, no_ema):
+           batch_size, seed, out, encoder, no_ema):
     """Invert real images into a trained run's frozen generator: grid, PSNR curve and a table of each method.
 
     Example: `gane invert runs/bigan-mnist-5k --method encoder,optimize,hybrid,multicode --n 64`.
     """
     from .api import invert as invert_images
 
-    report = invert_images(run, list(images) or None, methods, n, out if out is not None else "auto", ema=not no_ema,
+    report = invert_images(run, list(images) or None, methods, n, out if out is not None else "auto", encoder=encoder, ema=not no_ema,
                            log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr, pixel=pixel, features=features,
                            feature_weight=feature_weight, prior_weight=prior_weight, categorical=categorical, codes=codes,
                            layer=layer, batch_size=batch_size, seed=seed, curve_every=max(1, steps // 20), progress=True)
@@ -285,7 +287,44 @@ def invert(run, images, methods, n, steps, lr, pixel, features, feature_weight, 
         click.echo(f"gane: note: {note}")
     click.echo(f"\n{report.targets.source}:\n{report.table()}")
     files = "grid.png" + (", curve.png" if (report.folder / "curve.png").exists() else "") + ", inversion.json"
-    click.echo(f"gane: wrote {files} to {report.folder}")
+    click.echo(f"gane: wrote {files} to {report.folder} (grid rows: the targets, then {', '.join(report.results)})")
+
+
+@cli.command("fit-encoder")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--method", required=True, type=click.Choice(["z-regression", "x-reconstruction", "domain-guided"]),
+              help="z-regression: pairs (G(z), z); x-reconstruction: real images through G; domain-guided: in-domain "
+                   "inversion (x-reconstruction + D's realism + code consistency)")
+@click.option("--name", default=None, help="saved as RUN/encoders/NAME (default: the method)")
+@click.option("--steps", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
+@click.option("--width", type=click.FloatRange(min=0, min_open=True), default=None, help="E's width (default: the run's)")
+@click.option("--features", type=click.Choice(["domain", "discriminator", "none"]), default="domain", show_default=True,
+              help="feature distance of x-reconstruction and domain-guided")
+@click.option("--feature-weight", type=click.FloatRange(min=0), default=0.1, show_default=True)
+@click.option("--realism-weight", type=click.FloatRange(min=0), default=0.01, show_default=True, help="domain-guided: weight of D's realism term")
+@click.option("--code-weight", type=click.FloatRange(min=0), default=1.0, show_default=True, help="domain-guided: weight of E(G(z)) = z")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--no-ema", is_flag=True, help="fit to the raw generator even if the run kept a moving average")
+def fit_encoder_(run, method, name, steps, lr, batch_size, width, features, feature_weight, realism_weight, code_weight, seed, no_ema):
+    """Fit an encoder to a trained run's frozen generator; saved into the run as RUN/encoders/NAME.
+
+    An interrupted fit resumes when run again with the same settings. Example:
+    `gane fit-encoder runs/gan-mnist-5k --method x-reconstruction`, then
+    `gane invert runs/gan-mnist-5k --method encoder,hybrid --encoder x-reconstruction`.
+    """
+    import json
+
+    from .api import fit_encoder
+
+    folder = fit_encoder(run, method, name, ema=not no_ema, log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr,
+                         batch_size=batch_size, width=width, features=features, feature_weight=feature_weight,
+                         realism_weight=realism_weight, code_weight=code_weight, seed=seed, progress=True)
+    final = json.loads((folder / "config.json").read_text()).get("final", {})
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in final.items())
+    click.echo(f"gane: fitted {folder.name} ({method}, {steps:,} steps; last batch: {losses}) in {folder}\n"
+               f"gane: use it with `gane invert {run} --method encoder,hybrid --encoder {folder.name}`")
 
 
 @cli.command("list")

@@ -74,9 +74,10 @@ def run_classifier(run, log=None):
 
 
 def invert_run(run, images=None, methods=("optimize",), n: int = 16, options: InversionOptions | None = None,
-               out: Path | None = None, log=None) -> InversionReport:
+               out: Path | None = None, log=None, encoder=None, encoder_name: str | None = None) -> InversionReport:
     """Invert ``n`` targets (see :func:`load_targets`) into the run's frozen generator with each method,
-    judge the reconstructions, and (with ``out``) write grid.png, curve.png and inversion.json there."""
+    judge the reconstructions, and (with ``out``) write grid.png, curve.png and inversion.json there.
+    ``encoder``: a fitted encoder for the encoder and hybrid methods (``encoder_name`` names it in the table)."""
     o = options or InversionOptions()
     o.check()
     methods = list(methods)
@@ -105,22 +106,24 @@ def invert_run(run, images=None, methods=("optimize",), n: int = 16, options: In
     for method in methods:
         if log:
             log(f"{method}: inverting {len(x)} targets")
-        _warm_up(model, x, method, o, classes, feature_net)
-        result = invert(model, x, method, o, classes=classes, feature_net=feature_net)
-        results[method] = result
-        quality[method] = {**judge(result.images.cpu(), targets.x, targets.labels, clf), "seconds_per_image": result.seconds_per_image}
+        _warm_up(model, x, method, o, classes, feature_net, encoder)
+        result = invert(model, x, method, o, classes=classes, feature_net=feature_net, encoder=encoder)
+        label = f"{method} ({encoder_name})" if encoder_name and method in ("encoder", "hybrid") else method
+        results[label] = result
+        quality[label] = {**judge(result.images.cpu(), targets.x, targets.labels, clf), "seconds_per_image": result.seconds_per_image}
     report = InversionReport(targets, results, quality, notes=notes)
     if out is not None:
         _write(report, run, Path(out), o)
     return report
 
 
-def _warm_up(model, x, method, o, classes, feature_net) -> None:
+def _warm_up(model, x, method, o, classes, feature_net, encoder) -> None:
     """A two-step run on one target first, so that no method's time includes the library's first-call setup."""
     import dataclasses
 
     quick = dataclasses.replace(o, steps=min(o.steps, 2), progress=False, curve_every=0)
-    invert(model, x[:1], method, quick, classes=classes[:1] if classes is not None else None, feature_net=feature_net)
+    invert(model, x[:1], method, quick, classes=classes[:1] if classes is not None else None, feature_net=feature_net,
+           encoder=encoder)
 
 
 def next_folder(run_dir: Path) -> Path:
@@ -152,6 +155,7 @@ def _write(report: InversionReport, run, folder: Path, o: InversionOptions) -> N
         _plot_curves(curves, folder / "curve.png")
     record = {
         "run": str(run.checkpoint),
+        "rows": ["targets", *report.results],
         "targets": report.targets.source,
         "notes": report.notes,
         "options": {k: v for k, v in vars(o).items() if k != "progress"},
