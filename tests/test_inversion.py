@@ -326,3 +326,109 @@ def test_fitting_says_what_was_wrong(bigan_run, gan_run):
         gane.invert(gan_run, "test", "encoder", n=2, out=None, encoder="nope")
     with pytest.raises(GaneError, match="Unknown fit-encoder option"):
         gane.fit_encoder(gan_run, "z-regression", stepz=1)
+
+
+# ----------------------------------------------------------------- restoration through the generator
+
+
+def test_inversion_through_the_identity_operator_is_plain_inversion():
+    model = _tiny("bigan")
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    for method in ("optimize", "hybrid", "multicode"):
+        o = InversionOptions(steps=10, codes=2)
+        plain = invert(model, x, method, o)
+        through = invert(model, x, method, o, operator=lambda images: images, lifted=x)
+        torch.testing.assert_close(through.images, plain.images, rtol=0, atol=0)
+
+
+RGB = DataInfo("image", (3, 32, 32), 4)
+
+
+@pytest.mark.parametrize("task,info", [("inpaint", IMAGE), ("denoise", IMAGE), ("superres", IMAGE), ("colorize", RGB)])
+def test_every_task_restores_with_every_method_beside_its_baseline(task, info):
+    from gane.inversion.restore import restore
+
+    model = _tiny("bigan", info)
+    x = torch.rand(5, *info.shape) * 2 - 1
+    out = restore(model, x, task, ("encoder", "optimize", "hybrid", "multicode"), InversionOptions(steps=3, codes=2, batch_size=2))
+    assert set(out.results) == {"encoder", "optimize", "hybrid", "multicode"}
+    assert len(out.degradation.baselines) >= 1 and set(out.quality) == set(out.restored)
+    for name, img in out.restored.items():
+        assert img.shape == x.shape and torch.isfinite(img).all(), name
+    if task == "inpaint":  # the known pixels are kept exactly, per image (batches of 2 read their own masks)
+        m = out.degradation.mask
+        for img in list(out.restored.values()):
+            torch.testing.assert_close(img * m, x * m)
+
+
+def test_restoration_is_judged_against_the_clean_images():
+    from gane.inversion.restore import judge_restoration
+
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    assert judge_restoration(x, x)["ssim"] == pytest.approx(1.0)
+    noisy = x + 0.1 * torch.randn_like(x)
+    expected = 10 * torch.log10(4 / (noisy.clamp(-1, 1) - x).pow(2).flatten(1).mean(1))
+    assert judge_restoration(noisy, x)["psnr"] == pytest.approx(float(expected.mean()), rel=1e-5)
+
+
+def test_the_baselines_against_hand_computed_cases():
+    from gane.inversion.restore import harmonic_fill, median_filter
+
+    ramp = torch.linspace(-1, 1, 28).view(1, 1, 1, 28).expand(1, 1, 28, 28).contiguous()
+    mask = torch.ones(1, 1, 28, 28)
+    mask[..., 8:20, 8:20] = 0
+    filled = harmonic_fill(ramp * mask, mask, iterations=3000)  # a linear ramp solves Laplace's equation: recovered
+    torch.testing.assert_close(filled, ramp, rtol=0, atol=1e-3)
+    spike = torch.zeros(1, 1, 8, 8)
+    spike[0, 0, 4, 4] = 1.0
+    assert median_filter(spike).abs().max() == 0  # one outlier among nine is the median's to remove
+
+
+@pytest.mark.parametrize("kind", ["centre", "rectangles", "strokes"])
+def test_masks_hide_some_pixels_and_keep_the_rest(kind):
+    from gane.inversion.restore import make_mask
+
+    m = make_mask(kind, torch.zeros(3, 1, 28, 28), seed=0)
+    assert m.shape == (3, 1, 28, 28) and set(m.unique().tolist()) == {0.0, 1.0}
+    assert 0.02 < float(1 - m.mean()) < 0.6
+    assert torch.equal(m, make_mask(kind, torch.zeros(3, 1, 28, 28), seed=0))
+
+
+def test_restoration_says_what_was_wrong(tmp_path):
+    from PIL import Image
+
+    from gane.inversion.restore import DegradeOptions, degrade
+
+    x = torch.zeros(2, 1, 28, 28)
+    with pytest.raises(GaneError, match="colour images"):
+        degrade("colorize", x)
+    with pytest.raises(GaneError, match="divides the image side"):
+        degrade("superres", x, DegradeOptions(factor=3))
+    with pytest.raises(GaneError, match="none of these"):
+        degrade("inpaint", x, DegradeOptions(mask="no-such-mask.png"))
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "black.png")
+    with pytest.raises(GaneError, match="marks no pixel as missing"):
+        degrade("inpaint", x, DegradeOptions(mask=str(tmp_path / "black.png")))
+    white = np.zeros((10, 10), np.uint8)
+    white[3:6, 3:6] = 255
+    Image.fromarray(white).save(tmp_path / "hole.png")
+    d = degrade("inpaint", x, DegradeOptions(mask=str(tmp_path / "hole.png")))
+    assert 0 < float(1 - d.mask.mean()) < 0.2
+    with pytest.raises(GaneError, match="vectors"):
+        degrade("denoise", torch.zeros(2, 2))
+    with pytest.raises(GaneError, match="restoration task"):
+        degrade("deblur", x)
+
+
+def test_gane_restore_writes_a_grid_and_a_table_and_never_overwrites(bigan_run, capsys):
+    for _ in range(2):
+        assert main(["restore", str(bigan_run), "--task", "inpaint", "--mask", "strokes", "--method", "hybrid,multicode",
+                     "--n", "3", "--steps", "2", "--codes", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "| harmonic fill |" in out and "| hybrid |" in out
+    for k in ("1", "2"):
+        record = json.loads((bigan_run / "restorations" / k / "restore.json").read_text())
+        assert record["rows"] == ["clean", "observed", "hybrid", "multicode", "harmonic fill"]
+        assert (bigan_run / "restorations" / k / "grid.png").exists()
+    code = main(["restore", str(bigan_run), "--task", "colorize", "--n", "2", "--steps", "1"])
+    assert code == 2 and "colour images" in capsys.readouterr().err

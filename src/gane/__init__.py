@@ -9,8 +9,8 @@
 """
 __version__ = "0.1.0"
 
-from .api import Run, datasets, evaluate, families, fit_encoder, invert, load, load_run, train
+from .api import Run, datasets, evaluate, families, fit_encoder, invert, load, load_run, restore, train
 from .data import load_data
 from .errors import GaneError
 
-__all__ = ["train", "evaluate", "invert", "fit_encoder", "load", "load_run", "Run", "families", "datasets", "load_data", "GaneError", "__version__"]
+__all__ = ["train", "evaluate", "invert", "restore", "fit_encoder", "load", "load_run", "Run", "families", "datasets", "load_data", "GaneError", "__version__"]

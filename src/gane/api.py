@@ -160,6 +160,35 @@ def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: s
                       encoder=fitted, encoder_name=encoder)
 
 
+def restore(run: str | Path, task: str, images=None, methods="optimize", n: int = 16, out: str | Path | None = "auto",
+            encoder: str | None = None, mask: str = "centre", noise: float = 0.3, factor: int = 4, degrade_seed: int = 0,
+            ema: bool = True, device: str | torch.device = "cpu", log=None, **options):
+    """Restore images through a trained run's frozen generator: ``task`` is "inpaint" (``mask``: centre,
+    rectangles, strokes or an image file, white = missing), "denoise" (Gaussian ``noise`` std), "colorize"
+    (colour models) or "superres" (downsampled by ``factor``). Each method of :func:`invert` inverts the
+    observation through the degradation; the classical baseline of the task is judged beside it (PSNR,
+    SSIM against the clean images). ``out``: "auto" is RUN/restorations/N (a new N each time)."""
+    from .inversion import InversionOptions
+    from .inversion.report import next_folder
+    from .inversion.restore import DegradeOptions, restore_run
+
+    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
+    valid = {f.name for f in dataclasses.fields(InversionOptions)}
+    wrong = sorted(set(options) - valid)
+    if wrong:
+        raise GaneError(f"Unknown restoration option{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}; the options are {', '.join(sorted(valid))}.")
+    loaded = load_run(run, ema, device, frozen=True)
+    fitted = None
+    if encoder is not None:
+        from .inversion.encoders import load_encoder
+
+        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device)
+    if out == "auto":
+        out = next_folder(_run_dir(loaded), "restorations")
+    return restore_run(loaded, task, images, names, n, InversionOptions(**options), DegradeOptions(mask, noise, factor, degrade_seed),
+                       Path(out) if out is not None else None, fitted, encoder, log)
+
+
 def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool = True, device: str | torch.device = "cpu",
                 log=None, **options) -> Path:
     """Fit an encoder to a trained run's frozen generator: ``method`` is "z-regression" (pairs (G(z), z)),

@@ -108,9 +108,10 @@ def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 class Distance:
     """The per-image reconstruction objective (n,) of a target batch: pixels, features, and (given codes) the prior."""
 
-    def __init__(self, model, options: InversionOptions, feature_net: Callable | None = None):
+    def __init__(self, model, options: InversionOptions, feature_net: Callable | None = None, operator: Callable | None = None):
         self.model, self.o = model, options
         self.feature_net = feature_net
+        self.operator = operator  # what the targets went through (restoration): G's output is compared after it
         if options.features == "discriminator":
             model.critic()  # a clear error now when there is no discriminator of data
             self.feature_net = model.critic_features
@@ -125,8 +126,13 @@ class Distance:
             f = self.feature_net(x).flatten(1)
         return {"features": f, "norm": f.pow(2).mean(1).clamp_min(1e-8)}
 
+    def observe(self, x_hat: torch.Tensor) -> torch.Tensor:
+        """G's output as the targets were observed: through the degradation operator, when there is one."""
+        return self.operator(x_hat) if self.operator is not None else x_hat
+
     def __call__(self, x_hat: torch.Tensor, x: torch.Tensor, target: dict, prior: torch.Tensor | None = None) -> torch.Tensor:
         """``prior`` (n,): each target's prior term (``prior_square``), weighted by ``prior_weight``."""
+        x_hat = self.observe(x_hat)
         diff = (x_hat - x).flatten(1)
         loss = diff.pow(2).mean(1) if self.o.pixel == "mse" else diff.abs().mean(1)
         if target:  # features relative to the target's own scale, so one weight suits every feature network
@@ -178,11 +184,12 @@ class CodeVariable(torch.nn.Module):
 
 
 def start_codes(model, x: torch.Tensor, candidates: int, seed: int, categorical: str = "relax",
-                classes: torch.Tensor | None = None) -> torch.Tensor:
+                classes: torch.Tensor | None = None, observe: Callable | None = None) -> torch.Tensor:
     """For each target, the prior draw (of ``candidates``, seeded) whose image is nearest it in pixels.
     A random start, not the prior's centre: at z = 0 a generator whose first layer has no bias (batch
     norm follows it) has every ReLU at its kink, where gradients vanish. One-hot parts start even
-    (1/K each) when relaxed, and as drawn when fixed; ``classes`` set a fixed "class" part. (n, code_dim)."""
+    (1/K each) when relaxed, and as drawn when fixed; ``classes`` set a fixed "class" part. ``observe``
+    maps G's output to what the targets are (a degradation). (n, code_dim)."""
     n = len(x)
     g = torch.Generator().manual_seed(seed)
     draws = model.prior(n * candidates, g, device=x.device)  # draw j of target i is row j * n + i
@@ -196,7 +203,8 @@ def start_codes(model, x: torch.Tensor, candidates: int, seed: int, categorical:
     if candidates == 1:
         return draws[0]
     with torch.no_grad():
-        errors = torch.stack([(model.decode(d) - x).flatten(1).pow(2).mean(1) for d in draws])  # (candidates, n)
+        seen = observe or (lambda images: images)
+        errors = torch.stack([(seen(model.decode(d)) - x).flatten(1).pow(2).mean(1) for d in draws])  # (candidates, n)
     return draws[errors.argmin(0), torch.arange(n, device=x.device)]
 
 
@@ -218,8 +226,8 @@ def descend(model, x: torch.Tensor, params: list, render: Callable[[], tuple[tor
     curve = []
     every = o.curve_every
 
-    def record(step, images):
-        curve.append((step, float(psnr(images.detach(), x).mean())))
+    def record(step, images):  # PSNR against the targets as observed
+        curve.append((step, float(psnr(distance.observe(images.detach()), x).mean())))
 
     for step in range(o.steps):
         for group in opt.param_groups:
@@ -240,22 +248,34 @@ def descend(model, x: torch.Tensor, params: list, render: Callable[[], tuple[tor
 
 def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionOptions | None = None, *,
            classes: torch.Tensor | None = None, feature_net: Callable | None = None, encoder: Callable | None = None,
-           init: torch.Tensor | None = None) -> Inversion:
+           init: torch.Tensor | None = None, operator: Callable | None = None, lifted: torch.Tensor | None = None) -> Inversion:
     """Invert targets ``x`` (n, *shape), data in [-1, 1] of the model's shape, into ``model``'s generator.
 
     ``model``: a family loaded with ``gane.load(run, frozen=True)``. ``method``: a name in INVERTERS.
     ``classes`` (n,): the class of each target, for class-conditional models with ``categorical="fixed"``.
     ``feature_net``: x -> features, for ``options.features == "domain"``. ``encoder``: x -> codes, instead
     of the family's own E (a fitted encoder). ``init``: starting codes for optimize (n, code_dim).
+    ``operator``: a degradation the targets went through (restoration): G's output is compared with
+    them after it, and ``lifted`` (n, *model shape), a naive restoration, is what E encodes.
     Batches of ``options.batch_size`` targets are inverted at once."""
     o = options or InversionOptions()
     o.check()
     fn = INVERTERS.get(method)
-    if tuple(x.shape[1:]) != tuple(model.info.shape):
-        raise GaneError(f"The targets have shape {tuple(x.shape[1:])}, but the model draws {tuple(model.info.shape)}.")
+    shape = tuple(model.info.shape)
+    if operator is None and tuple(x.shape[1:]) != shape:
+        raise GaneError(f"The targets have shape {tuple(x.shape[1:])}, but the model draws {shape}.")
+    if operator is not None:
+        with torch.no_grad():
+            seen = tuple(operator(torch.zeros(1, *shape, device=model.device)).shape[1:])
+        if seen != tuple(x.shape[1:]):
+            raise GaneError(f"The degraded targets have shape {tuple(x.shape[1:])}, but the operator makes {seen} of the model's {shape}.")
+        if seen != shape and o.features != "none":
+            raise GaneError("A feature distance needs targets of the model's shape; this degradation changes it: use --features none.")
+        if lifted is None and seen != shape and method in ("encoder", "hybrid"):
+            raise GaneError("The encoder needs images of the model's shape: pass lifted= (a naive restoration) with the operator.")
     if model.training or any(p.requires_grad for p in model.parameters()):
         raise GaneError("Invert through a frozen model: gane.load(run, frozen=True) (eval mode, no gradients for its weights).")
-    distance = Distance(model, o, feature_net)
+    distance = Distance(model, o, feature_net, operator)
     encode = encoder  # None: the family's own E
     device = model.device
     bar = None
@@ -270,7 +290,8 @@ def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionO
             xb = x[i : i + o.batch_size].to(device)
             cb = classes[i : i + o.batch_size] if classes is not None else None
             ib = init[i : i + o.batch_size].to(device) if init is not None else None
-            out = fn(model, xb, o, distance=distance, encode=encode, classes=cb, init=ib, bar=bar)
+            lb = lifted[i : i + o.batch_size].to(device) if lifted is not None else xb
+            out = fn(model, xb, o, distance=distance, encode=encode, classes=cb, init=ib, bar=bar, lifted=lb)
             images.append(out.images.detach())
             codes.append(out.codes.detach() if out.codes is not None else None)
             curves.append((len(xb), out.curve))

@@ -23,8 +23,8 @@ def _encoded(model, x, encode, classes, categorical: str) -> torch.Tensor:
 
 
 @register_inverter("encoder")
-def encoder(model, x, o, *, distance, encode, classes=None, init=None, bar=None) -> Inversion:
-    code = _encoded(model, x, encode, classes, o.categorical)
+def encoder(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None) -> Inversion:
+    code = _encoded(model, lifted if lifted is not None else x, encode, classes, o.categorical)
     with torch.no_grad():
         images = model.decode(code)
     return Inversion("encoder", images, code, 0.0)
@@ -44,14 +44,15 @@ def _optimize(model, x, o, start, distance, bar, name) -> Inversion:
 
 
 @register_inverter("optimize")
-def optimize(model, x, o, *, distance, encode, classes=None, init=None, bar=None) -> Inversion:
-    start = init if init is not None else start_codes(model, x, o.candidates, o.seed, o.categorical, classes)
+def optimize(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None) -> Inversion:
+    start = init if init is not None else start_codes(model, x, o.candidates, o.seed, o.categorical, classes, distance.observe)
     return _optimize(model, x, o, start, distance, bar, "optimize")
 
 
 @register_inverter("hybrid")
-def hybrid(model, x, o, *, distance, encode, classes=None, init=None, bar=None) -> Inversion:
-    return _optimize(model, x, o, _encoded(model, x, encode, classes, o.categorical), distance, bar, "hybrid")
+def hybrid(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None) -> Inversion:
+    start = _encoded(model, lifted if lifted is not None else x, encode, classes, o.categorical)
+    return _optimize(model, x, o, start, distance, bar, "hybrid")
 
 
 def multicode_layer(model, layer: int | None) -> int:
@@ -66,7 +67,7 @@ def multicode_layer(model, layer: int | None) -> int:
 
 
 @register_inverter("multicode")
-def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=None) -> Inversion:
+def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None) -> Inversion:
     """mGANprior: h = sum_n alpha_n * G_1..l(z_n) channel by channel, output G_l+1..L(h)."""
     n, k = len(x), o.codes
     layer = multicode_layer(model, o.layer)

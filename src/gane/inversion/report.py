@@ -126,9 +126,9 @@ def _warm_up(model, x, method, o, classes, feature_net, encoder) -> None:
            encoder=encoder)
 
 
-def next_folder(run_dir: Path) -> Path:
-    """RUN/inversions/N for the first N not taken: earlier results are never overwritten."""
-    base = run_dir / "inversions"
+def next_folder(run_dir: Path, kind: str = "inversions") -> Path:
+    """RUN/KIND/N for the first N not taken: earlier results are never overwritten."""
+    base = run_dir / kind
     k = 1
     while (base / str(k)).exists():
         k += 1
