@@ -366,6 +366,108 @@ def restore(run, task, mask, noise, factor, images, methods, n, steps, lr, prior
                f"{', '.join(result.restored)})")
 
 
+def _codes_options(f):
+    """--encoder and --invert, shared by the editing commands."""
+    f = click.option("--invert", "invert_method", type=click.Choice(["encoder", "optimize", "hybrid"]), default="encoder",
+                     show_default=True, help="how the images' codes are found: E (own or --encoder), or an inversion method")(f)
+    f = click.option("--encoder", default=None, metavar="NAME", help="an encoder fitted with `gane fit-encoder` (default: the family's own)")(f)
+    return f
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--attribute", default=None, help="label=V, a computed attribute (thickness, brightness, slant, height) or a "
+                                                 "boolean column of --attributes")
+@click.option("--attributes", "attributes_csv", type=click.Path(path_type=Path), default=None,
+              help="CSV whose first column names image files and whose boolean columns are attributes (e.g. CelebA's)")
+@click.option("--alphas", default="-2,-1,0,1,2", show_default=True, help="comma-separated steps along the attribute vector")
+@click.option("--images", "images", multiple=True, help="images to edit and measure the vector on (as for `gane invert`)")
+@click.option("--n", type=click.IntRange(min=1), default=8, show_default=True, help="images edited (rows)")
+@click.option("--pool", type=click.IntRange(min=2), default=1000, show_default=True, help="images the attribute vector is measured on")
+@click.option("--edit-mask", type=click.Path(path_type=Path), default=None, help="constrained edit (iGAN): the region to edit, white in an image file")
+@click.option("--edit-image", type=click.Path(path_type=Path), default=None, help="constrained edit: the target pixels, from an image file")
+@click.option("--edit-value", type=float, default=None, help="constrained edit: a target value in [-1, 1] for the whole region")
+@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="constrained edit: optimisation steps")
+@click.option("--code-weight", type=click.FloatRange(min=0), default=0.1, show_default=True, help="constrained edit: lambda1 on ||z - z0||^2")
+@click.option("--realism-weight", type=click.FloatRange(min=0), default=0.0, show_default=True, help="constrained edit: lambda2 on D's realism")
+@_codes_options
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
+@click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
+def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edit_image, edit_value, steps, code_weight,
+         realism_weight, encoder, invert_method, out, no_ema):
+    """Edit images through the code space: along an attribute vector, or by a painted constraint (iGAN).
+
+    Examples: `gane edit runs/b --attribute thickness`, `gane edit runs/b --attribute label=7 --alphas 0,0.5,1,1.5`,
+    `gane edit runs/b --edit-mask hole.png --edit-value 1`.
+    """
+    from .edit import constrained, edit as attribute_edit
+
+    target = out if out is not None else "auto"
+    if edit_mask is not None:
+        if attribute is not None:
+            raise GaneError("Give --attribute or --edit-mask, not both: they are two kinds of edit.")
+        rec = constrained(run, edit_mask, edit_image, edit_value, list(images) or None, n, steps, code_weight=code_weight,
+                          realism_weight=realism_weight, encoder=encoder, invert=invert_method, out=target, ema=not no_ema)
+        click.echo(f"gane: inside the mask the squared error to the target went from {rec['target_error_before']:.4f} to "
+                   f"{rec['target_error_after']:.4f}; outside it the image moved by {rec['change_outside']:.4f} (mean squared)")
+        click.echo(f"gane: wrote constrained.png (rows: image, its reconstruction, the edit asked, the result) to {rec['folder']}")
+        return
+    if attribute is None:
+        raise GaneError("Say what to edit: --attribute (label=V, thickness, brightness, slant, height, or a CSV column) "
+                        "or --edit-mask with --edit-image or --edit-value.")
+    try:
+        steps_along = [float(a) for a in alphas.split(",") if a.strip()]
+    except ValueError:
+        raise GaneError(f"--alphas takes comma-separated numbers, e.g. -2,-1,0,1,2; got {alphas!r}.") from None
+    rec = attribute_edit(run, attribute, steps_along, list(images) or None, n, pool, attributes_csv, encoder, invert_method,
+                         target, ema=not no_ema)
+    click.echo(f"gane: attribute vector of {rec['set']} ({rec['images_in_set']} of {rec['images']} images)")
+    click.echo("gane: how far the edit moves each computed attribute (standard deviations per unit alpha): "
+               + ", ".join(f"{k} {v:+.2f}" for k, v in rec["moves"].items()))
+    click.echo(f"gane: wrote edit.png (each row: the image, then alpha = {', '.join(f'{a:g}' for a in rec['alphas'])}) to {rec['folder']}")
+
+
+@cli.command("interpolate")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--images", "images", multiple=True, help="images in pairs (or threes with --arithmetic); default: test images")
+@click.option("--steps", type=click.IntRange(min=2), default=10, show_default=True)
+@click.option("--mode", type=click.Choice(["linear", "spherical"]), default="linear", show_default=True)
+@click.option("--arithmetic", is_flag=True, help="decode a - b + c for each three images instead")
+@_codes_options
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
+@click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
+def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, out, no_ema):
+    """Interpolate between images in code space (linear or spherical), or do vector arithmetic a - b + c."""
+    from .edit import interpolate_images
+
+    rec = interpolate_images(run, list(images) or None, steps, mode, arithmetic, encoder, invert_method,
+                             out if out is not None else "auto", ema=not no_ema)
+    what = "arithmetic.png (each row: a, b, c as reconstructed, then a - b + c)" if arithmetic else \
+        f"interpolation.png (each row: the first image, {steps} {mode} steps, the second image)"
+    click.echo(f"gane: wrote {what} to {rec['folder']}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--images", "images", multiple=True, help="query images (as for `gane invert`; default: test images)")
+@click.option("--n", type=click.IntRange(min=1), default=8, show_default=True, help="queries")
+@click.option("--k", type=click.IntRange(min=1), default=8, show_default=True, help="neighbours per query")
+@click.option("--metric", type=click.Choice(["l2", "cosine"]), default="l2", show_default=True)
+@click.option("--pool", default="train", show_default=True, help="the split searched (train or test of the run's data)")
+@click.option("--pool-n", type=click.IntRange(min=1), default=10_000, show_default=True, help="images of the pool searched")
+@_codes_options
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
+@click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
+def neighbors(run, images, n, k, metric, pool, pool_n, encoder, invert_method, out, no_ema):
+    """Nearest neighbours of query images in code space: each query, then its k nearest images of the pool."""
+    from .edit import neighbors as find
+
+    rec = find(run, list(images) or None, n, k, metric, pool, pool_n, encoder, invert_method, out if out is not None else "auto",
+               ema=not no_ema)
+    same = f"; {rec['same_label']:.1%} of neighbours share their query's label" if "same_label" in rec else ""
+    click.echo(f"gane: wrote neighbors.png (each row: a query, then its {rec['k']} nearest in {metric}) to {rec['folder']}{same}")
+
+
 @cli.command("list")
 @click.option("--data-root", default=None, help="also look for dataset files here")
 def list_(data_root):

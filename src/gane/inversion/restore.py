@@ -140,13 +140,15 @@ def make_mask(kind: str, x: torch.Tensor, seed: int) -> torch.Tensor:
                 dist = ((yy - p0[0] - t * d[0]) ** 2 + (xx - p0[1] - t * d[1]) ** 2).sqrt()
                 m[i, 0][dist <= max(1.0, h / 20)] = 0
     else:
-        m = _mask_file(Path(kind), h, w).expand(n, 1, h, w).clone()
+        m = mask_file(Path(kind), h, w).expand(n, 1, h, w).clone()
     return m.to(x.device)
 
 
-def _mask_file(path: Path, h: int, w: int) -> torch.Tensor:
+def mask_file(path: Path, h: int, w: int, flag: str = "--mask") -> torch.Tensor:
+    """(1, 1, h, w): 1 where the image file is dark (known), 0 where it is white (missing, or edited)."""
     if not path.is_file():
-        raise GaneError(f"--mask must be centre, rectangles, strokes or an image file; {str(path)!r} is none of these.")
+        what = "centre, rectangles, strokes or an image file" if flag == "--mask" else "an image file"
+        raise GaneError(f"{flag} must be {what}; {str(path)!r} is not.")
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
@@ -154,10 +156,11 @@ def _mask_file(path: Path, h: int, w: int) -> torch.Tensor:
         with Image.open(path) as im:
             a = np.asarray(im.convert("L").resize((w, h), Image.NEAREST), dtype=np.float32)
     except (UnidentifiedImageError, OSError) as e:
-        raise GaneError(f"Could not read the mask image {path} ({e}).") from None
+        raise GaneError(f"Could not read the {flag} image {path} ({e}).") from None
     known = torch.from_numpy((a <= 127).astype(np.float32))
     if known.all() or not known.any():
-        raise GaneError(f"The mask {path} marks {'no' if known.all() else 'every'} pixel as missing (white = missing, black = known).")
+        raise GaneError(f"The {flag} image {path} marks {'no' if known.all() else 'every'} pixel as white "
+                        "(white = the region to fill or edit, black = the rest).")
     return known.view(1, 1, h, w)
 
 

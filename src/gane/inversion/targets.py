@@ -16,6 +16,7 @@ class Targets:
     labels: torch.Tensor | None  # (n,) where the source has labels
     source: str  # what they are, for tables and notes
     notes: list[str] = field(default_factory=list)  # conversions the user should know of
+    names: list[str] | None = None  # the files, for image files
 
 
 def load_targets(run, sources: list[str] | tuple[str, ...] | str | None, n: int) -> Targets:
@@ -78,4 +79,4 @@ def _files(info, sources: list[str], n: int) -> Targets:
     ds = _ImageFiles(files, [-1] * len(files), side, channels)
     x = torch.stack([ds[i][0] for i in range(len(ds))])
     what = f"{len(files)} image file{'s' if len(files) > 1 else ''}"
-    return Targets(images_to_float(x), None, what, notes)
+    return Targets(images_to_float(x), None, what, notes, [str(f) for f in files])
