@@ -143,6 +143,14 @@ def test_optimisation_recovers_an_image_drawn_from_a_known_code(info):
     assert out.curve[0][0] == 0 and out.curve[-1] == (400, pytest.approx(float(after.mean())))
 
 
+@pytest.mark.parametrize("optimizer,lr", [("rmsprop", 0.01), ("sgd", 1.0)])
+def test_every_optimiser_descends(optimizer, lr):
+    model = _tiny("gan", VECTOR, z_dim=3)
+    x = model.decode(model.prior(4, torch.Generator().manual_seed(1)))
+    out = invert(model, x, "optimize", InversionOptions(steps=100, lr=lr, optimizer=optimizer, candidates=1, prior_weight=0))
+    assert out.curve[-1][1] > out.curve[0][1] + 3
+
+
 def test_a_batch_inverts_each_image_as_it_would_alone():
     model = _tiny("bigan")
     x = torch.rand(4, 1, 28, 28) * 2 - 1
@@ -191,9 +199,10 @@ def test_multicode_refuses_a_layer_that_is_not_hidden():
         invert(model, torch.zeros(1, 1, 28, 28), "multicode", InversionOptions(steps=1, layer=model.generator_layers))
 
 
-@pytest.mark.parametrize("field,value", [("steps", -1), ("lr", 0.0), ("pixel", "l3"), ("features", "vgg"), ("codes", 0)])
+@pytest.mark.parametrize("field,value", [("steps", -1), ("lr", 0.0), ("pixel", "l3"), ("features", "vgg"), ("codes", 0),
+                                         ("optimizer", "lbfgs")])
 def test_bad_options_are_refused_by_name(field, value):
-    with pytest.raises(GaneError, match=field.replace("_", "-") if field not in ("pixel", "features") else "must be one of"):
+    with pytest.raises(GaneError, match=field.replace("_", "-") if field not in ("pixel", "features", "optimizer") else "must be one of"):
         InversionOptions(**{field: value}).check()
 
 

@@ -252,7 +252,9 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
               help="comma-separated: encoder (E(x)), optimize (descent on z), hybrid (descent from E(x)), multicode (mGANprior)")
 @click.option("--n", type=click.IntRange(min=1), default=16, show_default=True, help="number of images (spread through a split)")
 @click.option("--steps", type=click.IntRange(min=0), default=300, show_default=True, help="optimisation steps")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.05, show_default=True, help="Adam's learning rate for the codes")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.05, show_default=True, help="learning rate for the codes")
+@click.option("--optimizer", type=click.Choice(["adam", "rmsprop", "sgd"]), default="adam", show_default=True,
+              help="optimiser of the codes (sgd with momentum 0.9)")
 @click.option("--pixel", type=click.Choice(["mse", "l1"]), default="mse", show_default=True, help="pixel distance")
 @click.option("--features", type=click.Choice(["none", "domain", "discriminator"]), default="none", show_default=True,
               help="feature distance added to the pixel one: the domain classifier's features or the run's discriminator's")
@@ -271,7 +273,7 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
 @click.option("--encoder", default=None, metavar="NAME",
               help="encoder and hybrid: an encoder fitted with `gane fit-encoder` (default: the family's own E)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
-def invert(run, images, methods, n, steps, lr, pixel, features, feature_weight, prior_weight, categorical, codes, layer,
+def invert(run, images, methods, n, steps, lr, optimizer, pixel, features, feature_weight, prior_weight, categorical, codes, layer,
            batch_size, seed, out, encoder, no_ema):
     """Invert real images into a trained run's frozen generator: grid, PSNR curve and a table of each method.
 
@@ -280,7 +282,7 @@ def invert(run, images, methods, n, steps, lr, pixel, features, feature_weight, 
     from .api import invert as invert_images
 
     report = invert_images(run, list(images) or None, methods, n, out if out is not None else "auto", encoder=encoder, ema=not no_ema,
-                           log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr, pixel=pixel, features=features,
+                           log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr, optimizer=optimizer, pixel=pixel, features=features,
                            feature_weight=feature_weight, prior_weight=prior_weight, categorical=categorical, codes=codes,
                            layer=layer, batch_size=batch_size, seed=seed, curve_every=max(1, steps // 20), progress=True)
     for note in report.notes:

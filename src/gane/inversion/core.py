@@ -38,6 +38,9 @@ from ..registry import Registry
 PIXEL_LOSSES = ("mse", "l1")
 FEATURES = ("none", "domain", "discriminator")
 CATEGORICAL = ("relax", "fixed")
+OPTIMIZERS = {"adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
+              "rmsprop": lambda params, lr: torch.optim.RMSprop(params, lr=lr),
+              "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9)}
 
 
 @dataclass
@@ -45,7 +48,8 @@ class InversionOptions:
     """The options every method takes (those a method does not use are ignored by it)."""
 
     steps: int = 300  # optimisation steps (optimize, hybrid, multicode)
-    lr: float = 0.05  # Adam's learning rate for the codes (and importance weights)
+    lr: float = 0.05  # the learning rate for the codes (and importance weights)
+    optimizer: str = "adam"  # "adam", "rmsprop" or "sgd" (with momentum 0.9)
     pixel: str = "mse"  # "mse" or "l1"
     features: str = "none"  # "none", "domain" (the domain classifier's features) or "discriminator" (D's)
     feature_weight: float = 0.1  # weight of the feature distance, relative to the pixel term
@@ -64,6 +68,8 @@ class InversionOptions:
             raise GaneError(f"The pixel loss must be one of {', '.join(PIXEL_LOSSES)}; got {self.pixel!r}.")
         if self.features not in FEATURES:
             raise GaneError(f"The feature distance must be one of {', '.join(FEATURES)}; got {self.features!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise GaneError(f"The optimiser must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}.")
         if self.categorical not in CATEGORICAL:
             raise GaneError(f"One-hot code parts are {' or '.join(CATEGORICAL)}; got {self.categorical!r}.")
         for name, low in (("steps", 0), ("codes", 1), ("candidates", 1), ("batch_size", 1), ("curve_every", 0)):
@@ -219,10 +225,10 @@ def learning_rate_scale(step: int, steps: int, warm: float = 0.05, cool: float =
 
 def descend(model, x: torch.Tensor, params: list, render: Callable[[], tuple[torch.Tensor, torch.Tensor | None]],
             distance: Distance, o: InversionOptions, bar=None) -> list[tuple[int, float]]:
-    """Adam on ``params`` for ``o.steps`` steps; ``render()`` -> (images, each target's prior term (n,)).
-    Returns the PSNR curve."""
+    """``o.optimizer`` on ``params`` for ``o.steps`` steps; ``render()`` -> (images, each target's prior
+    term (n,)). Returns the PSNR curve."""
     target = distance.target(x)
-    opt = torch.optim.Adam(params, lr=o.lr)
+    opt = OPTIMIZERS[o.optimizer](params, o.lr)
     curve = []
     every = o.curve_every
 
