@@ -78,6 +78,9 @@ def test_sets_from_labels_computed_attributes_and_csv_columns(tmp_path):
     assert attribute_set("Young", x[:2], None, ["/data/c.png", "a.png"], table)[0].tolist() == [True, False]
     with pytest.raises(GaneError, match="no row"):
         read_attribute_csv(tmp_path / "attrs.csv", ["d.png"])
+    (tmp_path / "list_attr_celeba.txt").write_text("3\n5_o_Clock_Shadow Smiling\n000001.jpg -1  1\n000002.jpg  1 -1\n000003.jpg -1 -1\n")
+    celeba = read_attribute_csv(tmp_path / "list_attr_celeba.txt", ["img/000002.jpg", "000001.jpg"])
+    assert celeba == {"5_o_Clock_Shadow": [True, False], "Smiling": [False, True]}
     with pytest.raises(GaneError, match="needs labelled images"):
         attribute_set("label=1", x, None)
     with pytest.raises(GaneError, match="Unknown attribute 'smile'"):
@@ -137,7 +140,11 @@ def test_the_editing_commands_write_their_pictures(ae_run, tmp_path, capsys):
 @pytest.mark.parametrize("args,message", [
     (["edit", "{run}"], "Say what to edit"),
     (["edit", "{run}", "--attribute", "smile"], "Unknown attribute"),
-    (["edit", "{run}", "--attribute", "thickness", "--alphas", "a,b"], "comma-separated numbers"),
+    (["edit", "{run}", "--attribute", "thickness", "--alphas", "a,b"], "two different finite numbers"),
+    (["edit", "{run}", "--attribute", "thickness", "--alphas", "nan,1"], "two different finite numbers"),
+    (["edit", "{run}", "--attribute", "thickness", "--steps", "5"], "--steps belongs to --edit-mask"),
+    (["edit", "{run}", "--attribute", "thickness", "--invert-steps", "5"], "belongs to --invert optimize"),
+    (["interpolate", "{run}", "--arithmetic", "--mode", "spherical"], "--mode belongs to interpolation"),
     (["edit", "{run}", "--edit-mask", "nope.png", "--edit-value", "1"], "--edit-mask must be an image file"),
     (["edit", "{run}", "--attribute", "thickness", "--encoder", "nope"], "no fitted encoder"),
     (["interpolate", "{run}", "--images", "{one}"], "in pairs"),

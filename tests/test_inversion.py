@@ -2,6 +2,7 @@
 models, recovery of a known code, batching that changes nothing, the command line and its errors."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -153,13 +154,14 @@ def test_every_optimiser_descends(optimizer, lr):
 
 def test_a_batch_inverts_each_image_as_it_would_alone():
     model = _tiny("bigan")
-    x = torch.rand(4, 1, 28, 28) * 2 - 1
-    start = model.prior(4, torch.Generator().manual_seed(3))
-    for method in ("optimize", "hybrid"):
-        o = InversionOptions(steps=15)
-        together = invert(model, x, method, o, init=start)
-        alone = [invert(model, x[i : i + 1], method, o, init=start[i : i + 1]) for i in range(4)]
-        torch.testing.assert_close(together.codes, torch.cat([a.codes for a in alone]), rtol=1e-4, atol=1e-5)
+    x = torch.rand(5, 1, 28, 28) * 2 - 1
+    for method in ("optimize", "hybrid", "multicode"):
+        o = InversionOptions(steps=15, codes=2)
+        together = invert(model, x, method, o)
+        pairs = invert(model, x, method, dataclasses.replace(o, batch_size=2))
+        alone = [invert(model, x[i : i + 1], method, o, first=i) for i in range(5)]
+        torch.testing.assert_close(pairs.images, together.images, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(torch.cat([a.images for a in alone]), together.images, rtol=1e-4, atol=1e-5)
 
 
 def test_multicode_reconstructs_better_than_one_code_on_the_same_budget():
@@ -176,7 +178,7 @@ def test_the_feature_distance_reads_the_discriminator_or_says_there_is_none():
     out = invert(_tiny("gan"), x, "optimize", InversionOptions(steps=2, features="discriminator"))
     assert torch.isfinite(out.images).all()
     for family in ("ae", "aae"):
-        with pytest.raises(GaneError, match="domain classifier's features"):
+        with pytest.raises(GaneError, match="--features domain"):
             invert(_tiny(family), x, "optimize", InversionOptions(steps=2, features="discriminator"))
 
 
@@ -441,3 +443,16 @@ def test_gane_restore_writes_a_grid_and_a_table_and_never_overwrites(bigan_run, 
         assert (bigan_run / "restorations" / k / "grid.png").exists()
     code = main(["restore", str(bigan_run), "--task", "colorize", "--n", "2", "--steps", "1"])
     assert code == 2 and "colour images" in capsys.readouterr().err
+
+
+def test_a_fitted_encoder_is_refused_for_another_state_of_the_generator(gan_run):
+    from gane.inversion.encoders import load_encoder
+
+    gane.fit_encoder(gan_run, "z-regression", name="pinned", steps=2, batch_size=4)
+    model = gane.load(gan_run, frozen=True)
+    run = gane.load_run(gan_run)
+    load_encoder(gan_run, "pinned", model, checkpoint=run.checkpoint, ema=True)
+    with pytest.raises(GaneError, match="raw weights"):
+        load_encoder(gan_run, "pinned", model, checkpoint=run.checkpoint, ema=False)
+    with pytest.raises(GaneError, match="step-00000002"):
+        load_encoder(gan_run, "pinned", model, checkpoint=run.checkpoint.parent / "step-00000002", ema=True)

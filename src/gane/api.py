@@ -144,16 +144,13 @@ def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: s
     from .inversion.report import invert_run, next_folder
 
     names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
-    valid = {f.name for f in dataclasses.fields(InversionOptions)}
-    wrong = sorted(set(options) - valid)
-    if wrong:
-        raise GaneError(f"Unknown inversion option{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}; the options are {', '.join(sorted(valid))}.")
+    _check_options(InversionOptions, options, "inversion")
     loaded = load_run(run, ema, device, frozen=True)
     fitted = None
     if encoder is not None:
         from .inversion.encoders import load_encoder
 
-        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device)
+        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
     if out == "auto":
         out = next_folder(_run_dir(loaded))
     return invert_run(loaded, images, names, n, InversionOptions(**options), Path(out) if out is not None else None, log,
@@ -173,16 +170,13 @@ def restore(run: str | Path, task: str, images=None, methods="optimize", n: int 
     from .inversion.restore import DegradeOptions, restore_run
 
     names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
-    valid = {f.name for f in dataclasses.fields(InversionOptions)}
-    wrong = sorted(set(options) - valid)
-    if wrong:
-        raise GaneError(f"Unknown restoration option{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}; the options are {', '.join(sorted(valid))}.")
+    _check_options(InversionOptions, options, "restoration")
     loaded = load_run(run, ema, device, frozen=True)
     fitted = None
     if encoder is not None:
         from .inversion.encoders import load_encoder
 
-        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device)
+        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
     if out == "auto":
         out = next_folder(_run_dir(loaded), "restorations")
     return restore_run(loaded, task, images, names, n, InversionOptions(**options), DegradeOptions(mask, noise, factor, degrade_seed),
@@ -198,11 +192,16 @@ def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool
     :class:`gane.inversion.encoders.FitOptions` (steps, lr, batch_size, width, features, ...)."""
     from .inversion.encoders import FitOptions, fit_encoder as fit
 
-    valid = {f.name for f in dataclasses.fields(FitOptions)}
+    _check_options(FitOptions, options, "fit-encoder")
+    return fit(load_run(run, ema, device, frozen=True), method, name, FitOptions(**options), log, ema)
+
+
+def _check_options(cls, options: dict, what: str) -> None:
+    """A clear error for keyword options that are not fields of the dataclass ``cls``."""
+    valid = {f.name for f in dataclasses.fields(cls)}
     wrong = sorted(set(options) - valid)
     if wrong:
-        raise GaneError(f"Unknown fit-encoder option{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}; the options are {', '.join(sorted(valid))}.")
-    return fit(load_run(run, ema, device, frozen=True), method, name, FitOptions(**options), log)
+        raise GaneError(f"Unknown {what} option{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}; the options are {', '.join(sorted(valid))}.")
 
 
 def _run_dir(loaded: Run) -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import os
 import sys
 import textwrap
@@ -288,8 +289,8 @@ def invert(run, images, methods, n, steps, lr, optimizer, pixel, features, featu
     for note in report.notes:
         click.echo(f"gane: note: {note}")
     click.echo(f"\n{report.targets.source}:\n{report.table()}")
-    files = "grid.png" + (", curve.png" if (report.folder / "curve.png").exists() else "") + ", inversion.json"
-    click.echo(f"gane: wrote {files} to {report.folder} (grid rows: the targets, then {', '.join(report.results)})")
+    rows = "grid rows" if report.targets.x.dim() == 4 else "colours"
+    click.echo(f"gane: wrote {', '.join(report.files)} to {report.folder} ({rows}: the targets, then {', '.join(report.results)})")
 
 
 @cli.command("fit-encoder")
@@ -368,8 +369,21 @@ def restore(run, task, mask, noise, factor, images, methods, n, steps, lr, prior
                f"{', '.join(result.restored)})")
 
 
+def _refuse_unused(ctx, belongs_to: str | None, names: list[str]) -> None:
+    """An error naming the options given on the command line that this use of the command would ignore."""
+    if belongs_to is None:
+        return
+    given = [n for n in names if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        flags = ", ".join("--" + (n if n != "attributes_csv" else "attributes").replace("_", "-") for n in given)
+        raise GaneError(f"{flags} {'belongs' if len(given) == 1 else 'belong'} to {belongs_to}, which this command line does not ask "
+                        "for; drop it, or ask for that.")
+
+
 def _codes_options(f):
-    """--encoder and --invert, shared by the editing commands."""
+    """--encoder, --invert and --invert-steps, shared by the editing commands."""
+    f = click.option("--invert-steps", type=click.IntRange(min=1), default=300, show_default=True,
+                     help="with --invert optimize or hybrid: its optimisation steps")(f)
     f = click.option("--invert", "invert_method", type=click.Choice(["encoder", "optimize", "hybrid"]), default="encoder",
                      show_default=True, help="how the images' codes are found: E (own or --encoder), or an inversion method")(f)
     f = click.option("--encoder", default=None, metavar="NAME", help="an encoder fitted with `gane fit-encoder` (default: the family's own)")(f)
@@ -396,7 +410,7 @@ def _codes_options(f):
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
 def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edit_image, edit_value, steps, code_weight,
-         realism_weight, encoder, invert_method, out, no_ema):
+         realism_weight, encoder, invert_method, invert_steps, out, no_ema):
     """Edit images through the code space: along an attribute vector, or by a painted constraint (iGAN).
 
     Examples: `gane edit runs/b --attribute thickness`, `gane edit runs/b --attribute label=7 --alphas 0,0.5,1,1.5`,
@@ -405,11 +419,14 @@ def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edi
     from .edit import constrained, edit as attribute_edit
 
     target = out if out is not None else "auto"
+    _refuse_unused(click.get_current_context(), "--invert optimize or hybrid" if invert_method == "encoder" else None, ["invert_steps"])
     if edit_mask is not None:
         if attribute is not None:
             raise GaneError("Give --attribute or --edit-mask, not both: they are two kinds of edit.")
+        _refuse_unused(click.get_current_context(), "--attribute", ["alphas", "pool", "attributes_csv"])
         rec = constrained(run, edit_mask, edit_image, edit_value, list(images) or None, n, steps, code_weight=code_weight,
-                          realism_weight=realism_weight, encoder=encoder, invert=invert_method, out=target, ema=not no_ema)
+                          realism_weight=realism_weight, encoder=encoder, invert=invert_method, invert_steps=invert_steps,
+                          out=target, ema=not no_ema)
         click.echo(f"gane: inside the mask the squared error to the target went from {rec['target_error_before']:.4f} to "
                    f"{rec['target_error_after']:.4f}; outside it the image moved by {rec['change_outside']:.4f} (mean squared)")
         click.echo(f"gane: wrote constrained.png (rows: image, its reconstruction, the edit asked, the result) to {rec['folder']}")
@@ -417,15 +434,18 @@ def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edi
     if attribute is None:
         raise GaneError("Say what to edit: --attribute (label=V, thickness, brightness, slant, height, or a CSV column) "
                         "or --edit-mask with --edit-image or --edit-value.")
+    _refuse_unused(click.get_current_context(), "--edit-mask", ["edit_image", "edit_value", "steps", "code_weight", "realism_weight"])
     try:
         steps_along = [float(a) for a in alphas.split(",") if a.strip()]
     except ValueError:
-        raise GaneError(f"--alphas takes comma-separated numbers, e.g. -2,-1,0,1,2; got {alphas!r}.") from None
+        steps_along = []
+    if len(set(steps_along)) < 2 or not all(math.isfinite(a) for a in steps_along):
+        raise GaneError(f"--alphas takes at least two different finite numbers, comma-separated (e.g. -2,-1,0,1,2); got {alphas!r}.")
     rec = attribute_edit(run, attribute, steps_along, list(images) or None, n, pool, attributes_csv, encoder, invert_method,
-                         target, ema=not no_ema)
+                         target, ema=not no_ema, invert_steps=invert_steps)
     click.echo(f"gane: attribute vector of {rec['set']} ({rec['images_in_set']} of {rec['images']} images)")
     click.echo("gane: how far the edit moves each computed attribute (standard deviations per unit alpha): "
-               + ", ".join(f"{k} {v:+.2f}" for k, v in rec["moves"].items()))
+               + ", ".join(f"{k} {v:+.2f}" if v is not None else f"{k} n/a (the same in every image)" for k, v in rec["moves"].items()))
     click.echo(f"gane: wrote edit.png (each row: the image, then alpha = {', '.join(f'{a:g}' for a in rec['alphas'])}) to {rec['folder']}")
 
 
@@ -438,12 +458,16 @@ def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edi
 @_codes_options
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
-def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, out, no_ema):
+def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, invert_steps, out, no_ema):
     """Interpolate between images in code space (linear or spherical), or do vector arithmetic a - b + c."""
     from .edit import interpolate_images
 
+    ctx = click.get_current_context()
+    _refuse_unused(ctx, "--invert optimize or hybrid" if invert_method == "encoder" else None, ["invert_steps"])
+    if arithmetic:
+        _refuse_unused(ctx, "interpolation (without --arithmetic)", ["steps", "mode"])
     rec = interpolate_images(run, list(images) or None, steps, mode, arithmetic, encoder, invert_method,
-                             out if out is not None else "auto", ema=not no_ema)
+                             out if out is not None else "auto", ema=not no_ema, invert_steps=invert_steps)
     what = "arithmetic.png (each row: a, b, c as reconstructed, then a - b + c)" if arithmetic else \
         f"interpolation.png (each row: the first image, {steps} {mode} steps, the second image)"
     click.echo(f"gane: wrote {what} to {rec['folder']}")
@@ -460,12 +484,13 @@ def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, o
 @_codes_options
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
-def neighbors(run, images, n, k, metric, pool, pool_n, encoder, invert_method, out, no_ema):
+def neighbors(run, images, n, k, metric, pool, pool_n, encoder, invert_method, invert_steps, out, no_ema):
     """Nearest neighbours of query images in code space: each query, then its k nearest images of the pool."""
     from .edit import neighbors as find
 
+    _refuse_unused(click.get_current_context(), "--invert optimize or hybrid" if invert_method == "encoder" else None, ["invert_steps"])
     rec = find(run, list(images) or None, n, k, metric, pool, pool_n, encoder, invert_method, out if out is not None else "auto",
-               ema=not no_ema)
+               ema=not no_ema, invert_steps=invert_steps)
     same = f"; {rec['same_label']:.1%} of neighbours share their query's label" if "same_label" in rec else ""
     click.echo(f"gane: wrote neighbors.png (each row: a query, then its {rec['k']} nearest in {metric}) to {rec['folder']}{same}")
 
@@ -550,7 +575,8 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
 @click.option("--family", "families", multiple=True, help="only these families (repeatable); default: the suite's own list")
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="suites with seeds (modes-2d, stacked-mnist, and claims for its 2-D runs): how many")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="suites with their own protocol (modes-2d, stacked-mnist): training steps per run")
+              help="suites with their own protocol: training steps per run (modes-2d, stacked-mnist); inversion: "
+                   "optimisation steps per image")
 @click.option("--width", type=click.FloatRange(min=0, min_open=True), default=None,
               help="suites with their own protocol: width multiplier of the protocol's networks")
 def bench_suite(name, datasets, runs, results, fresh, families, seeds, steps, width):

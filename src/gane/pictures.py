@@ -87,8 +87,9 @@ def scatter(path: Path, layers: dict[str, torch.Tensor], arrows=None, title: str
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
-    colours = ["#9e9e9e", "#d62728", "#1f77b4"]
-    for (name, pts), c in zip(layers.items(), colours):
+    colours = ["#9e9e9e", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
+    for i, (name, pts) in enumerate(layers.items()):
+        c = colours[i % len(colours)]
         p = pts.detach().float().cpu().numpy()
         ax.scatter(p[:, 0], p[:, 1], s=4, alpha=0.5, c=c, label=name)
     if arrows is not None:

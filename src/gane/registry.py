@@ -12,12 +12,14 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A named collection filled with ``@registry.register("name")``.
 
-    ``what`` names the kind of thing ("family", "dataset") for error messages.
+    ``what`` names the kind of thing ("family", "dataset") for error messages; ``listed_by`` the
+    command that lists them (None where the error's own list is the whole of it).
     """
 
-    def __init__(self, what: str, plural: str | None = None):
+    def __init__(self, what: str, plural: str | None = None, listed_by: str | None = "gane list"):
         self.what = what
         self.plural = plural or f"{what}s"
+        self.listed_by = listed_by
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -39,7 +41,8 @@ class Registry(Generic[T]):
         known = ", ".join(sorted(self._items))
         close = difflib.get_close_matches(name, list(self._items), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        return f"Unknown {self.what} {name!r}.{hint} Known {self.plural}: {known}. Run `gane list` to see them all."
+        listed = f" Run `{self.listed_by}` to see them all." if self.listed_by else ""
+        return f"Unknown {self.what} {name!r}.{hint} Known {self.plural}: {known}.{listed}"
 
     def names(self) -> list[str]:
         return sorted(self._items)

@@ -23,7 +23,7 @@ import torch
 from ..errors import GaneError
 from ..registry import Registry
 
-ATTRIBUTES: Registry[Callable[[torch.Tensor], torch.Tensor]] = Registry("computed attribute")
+ATTRIBUTES: Registry[Callable[[torch.Tensor], torch.Tensor]] = Registry("computed attribute", listed_by=None)
 INK = 0.0  # a pixel in [-1, 1] above this is ink
 
 
@@ -91,10 +91,11 @@ def apply_vector(model, codes: torch.Tensor, vector: torch.Tensor, alphas) -> to
     return x.view(len(codes), len(alphas), *x.shape[1:])
 
 
-def rank_attributes(strip: torch.Tensor, alphas, reference: torch.Tensor) -> dict[str, float]:
+def rank_attributes(strip: torch.Tensor, alphas, reference: torch.Tensor) -> dict[str, float | None]:
     """How much each computed attribute moves along an edit: the least-squares slope of the attribute
     of the edited images against alpha, in standard deviations of that attribute over ``reference``
-    images, per unit alpha; sorted by size. strip: (n, len(alphas), *shape)."""
+    images, per unit alpha; sorted by size. None for an attribute that does not vary over the
+    reference images (no scale to measure it in). strip: (n, len(alphas), *shape)."""
     a = torch.as_tensor(list(alphas), dtype=torch.float32)
     a = a - a.mean()
     out = {}
@@ -102,10 +103,10 @@ def rank_attributes(strip: torch.Tensor, alphas, reference: torch.Tensor) -> dic
     for name in ATTRIBUTES.names():
         fn = ATTRIBUTES.get(name)
         values = fn(strip.flatten(0, 1).float()).view(n, k).cpu()
-        spread = float(fn(reference.float()).std().clamp_min(1e-6))
+        spread = float(fn(reference.float()).std())
         slope = float(((values - values.mean(1, keepdim=True)) * a).sum(1).mean() / a.pow(2).sum().clamp_min(1e-12))
-        out[name] = slope / spread
-    return dict(sorted(out.items(), key=lambda kv: -abs(kv[1])))
+        out[name] = slope / spread if spread > 1e-6 else None
+    return dict(sorted(out.items(), key=lambda kv: (kv[1] is None, -abs(kv[1] or 0.0))))
 
 
 def attribute_set(spec: str, x: torch.Tensor, labels: torch.Tensor | None, names: list[str] | None = None,
@@ -124,7 +125,14 @@ def attribute_set(spec: str, x: torch.Tensor, labels: torch.Tensor | None, names
     if spec in ATTRIBUTES:
         v = ATTRIBUTES.get(spec)(x)
         median = v.median()
-        return v > median, f"{spec} above its median ({float(median):.3g}) against below it"
+        above = v > median
+        if not above.any():  # many images share the median value (MNIST digits are all 20 pixels high)
+            above = v >= median
+            if above.all():
+                raise GaneError(f"{spec} is {float(median):.3g} for every one of these {len(v)} images, so it splits them into no "
+                                "two sets. Use another attribute, or other images.")
+            return above, f"{spec} at or above its median ({float(median):.3g}) against below it"
+        return above, f"{spec} above its median ({float(median):.3g}) against at or below it"
     if table is not None and spec in table:
         if names is None:
             raise GaneError("A CSV attribute needs images with file names to match its rows: pass --images FOLDER or files.")
@@ -136,29 +144,31 @@ def attribute_set(spec: str, x: torch.Tensor, labels: torch.Tensor | None, names
 
 
 def read_attribute_csv(path, names: list[str]) -> dict[str, list[bool]]:
-    """Boolean columns of a CSV whose first column names image files, for the images ``names`` (file
-    names, matched without folders). Values: 1/0, true/false, yes/no, or CelebA's 1/-1."""
+    """Boolean columns of an attribute table for the images ``names`` (file names, matched without
+    folders). The table is comma-, semicolon- or tab-separated with a header whose first column names
+    the image files, or CelebA's list_attr_celeba.txt (a count line, a header of attribute names only,
+    then space-aligned rows of a file name and its values). Values: 1/0, true/false, yes/no, or 1/-1."""
     import csv
     from pathlib import Path
 
     path = Path(path)
     if not path.is_file():
         raise GaneError(f"The attribute file {path} does not exist.")
-    with path.open(newline="") as f:
-        sample = f.read(4096)
-        f.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
-        except csv.Error:
-            dialect = csv.excel
-        rows = [r for r in csv.reader(f, dialect) if any(cell.strip() for cell in r)]
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    if lines and lines[0].strip().isdigit():  # CelebA's first line: the number of images
+        lines = lines[1:]
+    delimiter = next((d for d in (",", ";", "\t") if d in lines[0]), None) if lines else None
+    rows = list(csv.reader(lines, delimiter=delimiter)) if delimiter else [line.split() for line in lines]
     if len(rows) < 2:
         raise GaneError(f"{path} needs a header row and at least one row of attributes.")
     header, body = [h.strip() for h in rows[0]], rows[1:]
+    if len(header) == len(body[0]) - 1:  # CelebA's header names the attributes only
+        header = ["file", *header]
     by_name = {Path(r[0].strip()).name: r for r in body}
     missing = [n for n in names if Path(n).name not in by_name]
     if missing:
-        raise GaneError(f"{path} has no row for {len(missing)} of the images (e.g. {missing[0]}); its first column must name each image file.")
+        raise GaneError(f"{path} has no row for {len(missing)} of the images (e.g. {Path(missing[0]).name}); its first column "
+                        "must name each image file.")
     truth = {"1": True, "true": True, "yes": True, "0": False, "-1": False, "false": False, "no": False}
     out = {}
     for j, col in enumerate(header[1:], start=1):

@@ -68,13 +68,18 @@ def constrained_edit(model, start: torch.Tensor, mask: torch.Tensor, target: tor
         return model.decode(z), z
 
 
-def nearest_neighbors(queries: torch.Tensor, pool: torch.Tensor, k: int = 8, metric: str = "l2") -> torch.Tensor:
-    """Indices (n, k) of the ``k`` codes of ``pool`` nearest each query code, nearest first."""
+def nearest_neighbors(queries: torch.Tensor, pool: torch.Tensor, k: int = 8, metric: str = "l2",
+                      exclude: torch.Tensor | None = None) -> torch.Tensor:
+    """Indices (n, k) of the ``k`` codes of ``pool`` nearest each query code, nearest first.
+    ``exclude`` (n, pool) marks pool entries never to return for a query (the query itself)."""
     if metric not in ("l2", "cosine"):
         raise GaneError(f"--metric must be l2 or cosine; got {metric!r}.")
     k = min(k, len(pool))
     q, p = queries.double(), pool.double()
     if metric == "cosine":
-        q, p = F.normalize(q, dim=1), F.normalize(p, dim=1)
-        return (-(q @ p.T)).topk(k, dim=1, largest=False).indices
-    return torch.cdist(q, p).topk(k, dim=1, largest=False).indices
+        d = -(F.normalize(q, dim=1) @ F.normalize(p, dim=1).T)
+    else:
+        d = torch.cdist(q, p)
+    if exclude is not None:
+        d = d.masked_fill(exclude.to(d.device), float("inf"))
+    return d.topk(k, dim=1, largest=False).indices

@@ -24,9 +24,22 @@ def _setup(run, ema, device, encoder, out, kind="edits"):
     if encoder is not None:
         from ..inversion.encoders import load_encoder
 
-        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device)
+        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
     folder = Path(out) if out not in (None, "auto") else next_folder(_run_dir(loaded), kind)
     return loaded, fitted, (folder if out is not None else None)
+
+
+def _inversion(steps: int):
+    from ..inversion import InversionOptions
+
+    return InversionOptions(steps=steps)
+
+
+def _is_data(images: list[str]) -> bool:
+    """Whether ``images`` names a split or a dataset (whose first images are taken), not files."""
+    from ..inversion.targets import _is_dataset
+
+    return not images or (len(images) == 1 and (images[0] in ("train", "test") or _is_dataset(images[0])))
 
 
 def _images_of(loaded, model) -> None:
@@ -35,7 +48,7 @@ def _images_of(loaded, model) -> None:
 
 
 def edit(run, attribute: str, alphas=(-2, -1, 0, 1, 2), images=None, n: int = 8, pool: int = 1000, attributes_csv=None,
-         encoder: str | None = None, invert: str = "encoder", out="auto", ema: bool = True, device="cpu") -> dict:
+         encoder: str | None = None, invert: str = "encoder", out="auto", ema: bool = True, device="cpu", invert_steps: int = 300) -> dict:
     """Move ``n`` images along an attribute vector: x' = G(code(x) + alpha * z_attr) for each alpha.
     z_attr is measured on ``pool`` images of the source (``images``: as for gane.invert); ``attribute``
     is "label=V", a computed attribute (thickness, brightness, slant, height) or a boolean column of
@@ -47,9 +60,12 @@ def edit(run, attribute: str, alphas=(-2, -1, 0, 1, 2), images=None, n: int = 8,
     model = loaded.model
     _images_of(loaded, model)
     source = load_targets(loaded, images, max(pool, n))
+    if attributes_csv and source.names is None:
+        raise GaneError("An attribute table matches its rows to image files: pass the images with --images FOLDER (or files), "
+                        "not a dataset split.")
     table = read_attribute_csv(attributes_csv, source.names) if attributes_csv else None
     in_set, what = attribute_set(attribute, source.x, source.labels, source.names, table)
-    codes = codes_of(model, source.x.to(model.device), fitted, invert)
+    codes = codes_of(model, source.x.to(model.device), fitted, invert, _inversion(invert_steps))
     vector = attribute_vector(codes, in_set.to(codes.device))
     alphas = [float(a) for a in alphas]
     picks = torch.linspace(0, len(source.x) - 1, min(n, len(source.x))).round().long()
@@ -70,7 +86,7 @@ def edit(run, attribute: str, alphas=(-2, -1, 0, 1, 2), images=None, n: int = 8,
 
 def constrained(run, mask, target=None, value: float | None = None, images=None, n: int = 8, steps: int = 200, lr: float = 0.05,
                 code_weight: float = 0.1, realism_weight: float = 0.0, encoder: str | None = None, invert: str = "encoder",
-                out="auto", ema: bool = True, device="cpu") -> dict:
+                out="auto", ema: bool = True, device="cpu", invert_steps: int = 300) -> dict:
     """iGAN's constrained edit of ``n`` images: inside ``mask`` (an image file, white = edit) pull G(z)
     towards ``target`` (an image file) or a constant ``value`` in [-1, 1], from z0 = the image's code."""
     from ..inversion.restore import mask_file
@@ -90,7 +106,7 @@ def constrained(run, mask, target=None, value: float | None = None, images=None,
             raise GaneError(f"--edit-value is a pixel value in [-1, 1] (-1 black, 1 white); got {value}.")
         goal = torch.full((1, c, h, w), float(value))
     source = load_targets(loaded, images, n)
-    z0 = codes_of(model, source.x.to(model.device), fitted, invert)
+    z0 = codes_of(model, source.x.to(model.device), fitted, invert, _inversion(invert_steps))
     with torch.no_grad():
         before = model.decode(z0)
     after, _ = constrained_edit(model, z0, edit_mask, goal, steps, lr, code_weight, realism_weight)
@@ -113,7 +129,8 @@ def constrained(run, mask, target=None, value: float | None = None, images=None,
 
 
 def interpolate_images(run, images=None, steps: int = 10, mode: str = "linear", arithmetic: bool = False,
-                       encoder: str | None = None, invert: str = "encoder", out="auto", ema: bool = True, device="cpu") -> dict:
+                       encoder: str | None = None, invert: str = "encoder", out="auto", ema: bool = True, device="cpu",
+                       invert_steps: int = 300) -> dict:
     """Interpolate between consecutive pairs of images (a, b, c, d -> a..b, c..d) in code space, or with
     ``arithmetic`` decode a - b + c for each triple. ``images``: as for gane.invert (a split gives its
     first images spread through it: 4 for pairs, 3 for one triple)."""
@@ -128,11 +145,12 @@ def interpolate_images(run, images=None, steps: int = 10, mode: str = "linear", 
     _images_of(loaded, model)
     group = 3 if arithmetic else 2
     wanted = group if arithmetic else 2 * group
-    source = load_targets(loaded, images, wanted if images in (None, [], ["test"], ["train"]) else 10_000)
+    images = [images] if isinstance(images, str) else list(images or [])
+    source = load_targets(loaded, images, wanted if _is_data(images) else 10_000)
     if len(source.x) < group or len(source.x) % group:
         raise GaneError(f"{'Vector arithmetic takes images in threes (a - b + c)' if arithmetic else 'Interpolation takes images in pairs'}; "
                         f"got {len(source.x)}.")
-    z = codes_of(model, source.x.to(model.device), fitted, invert)
+    z = codes_of(model, source.x.to(model.device), fitted, invert, _inversion(invert_steps))
     from .. import pictures
 
     if arithmetic:
@@ -157,7 +175,8 @@ def interpolate_images(run, images=None, steps: int = 10, mode: str = "linear", 
 
 
 def neighbors(run, images=None, n: int = 8, k: int = 8, metric: str = "l2", pool: str = "train", pool_n: int = 10_000,
-              encoder: str | None = None, invert: str = "encoder", out="auto", ema: bool = True, device="cpu") -> dict:
+              encoder: str | None = None, invert: str = "encoder", out="auto", ema: bool = True, device="cpu",
+              invert_steps: int = 300) -> dict:
     """For ``n`` query images, the ``k`` images of ``pool`` (a split of the run's data) whose codes are
     nearest theirs (BigBiGAN's figure); with labels, the fraction of neighbours sharing the query's label."""
     from ..inversion.targets import load_targets
@@ -167,10 +186,14 @@ def neighbors(run, images=None, n: int = 8, k: int = 8, metric: str = "l2", pool
     _images_of(loaded, model)
     queries = load_targets(loaded, images, n)
     candidates = load_targets(loaded, [pool], pool_n)
-    qz = codes_of(model, queries.x.to(model.device), fitted, invert)
-    pz = torch.cat([codes_of(model, candidates.x[i : i + 500].to(model.device), fitted, invert) for i in range(0, len(candidates.x), 500)])
-    idx = nearest_neighbors(qz.cpu(), pz.cpu(), k, metric)  # (n, k)
+    o = _inversion(invert_steps)
+    qz = codes_of(model, queries.x.to(model.device), fitted, invert, o)
+    pz = torch.cat([codes_of(model, candidates.x[i : i + 500].to(model.device), fitted, invert, o) for i in range(0, len(candidates.x), 500)])
+    same = (queries.x.flatten(1).unsqueeze(1) == candidates.x.flatten(1).unsqueeze(0)).all(2)  # (n, pool): the query itself
+    idx = nearest_neighbors(qz.cpu(), pz.cpu(), k, metric, exclude=same)  # (n, k)
     record = {"metric": metric, "k": int(idx.shape[1]), "queries": len(idx), "pool": candidates.source}
+    if k < 1:
+        raise GaneError(f"k must be at least 1; got {k}.")
     if queries.labels is not None and candidates.labels is not None:
         record["same_label"] = float((candidates.labels[idx] == queries.labels.view(-1, 1)).float().mean())
     if folder is not None:

@@ -234,10 +234,11 @@ class Family(nn.Module):
     def critic(self) -> nn.Module:
         """The discriminator that judges data on its own (``data_discriminator``), or a clear error."""
         if self.data_discriminator is None:
-            what = "judges codes, not data" if hasattr(self, "D") else "has no discriminator"
-            raise GaneError(f"The {self.name!r} family's {'discriminator ' if hasattr(self, 'D') else ''}{what}, so there are no "
-                            "discriminator features or realism score to use. Use the domain classifier's features instead "
-                            "(--features domain), or a family with a discriminator of data (gan, bigan, vaegan, ...).")
+            what = f"The {self.name!r} family's discriminator judges codes, not data" if hasattr(self, "D") else \
+                f"The {self.name!r} family has no discriminator"
+            raise GaneError(f"{what}, so there are no discriminator features or realism score to use. For features, use the "
+                            "domain classifier's (--features domain); drop a realism term (--realism-weight 0); or use a family "
+                            "with a discriminator of data (gan, bigan, vaegan, ...).")
         return getattr(self, self.data_discriminator)
 
     def critic_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -249,7 +250,8 @@ class Family(nn.Module):
         score = self.critic().realism(x)
         if score is None:
             raise GaneError(f"The {self.name!r} family's discriminator judges data together with a code or class, so it "
-                            "gives no score of data alone. Its features can still be used (--features discriminator).")
+                            "gives no score of data alone: drop the realism term (--realism-weight 0). Its features of "
+                            "data can still be used (gane invert --features discriminator).")
         return score.reshape(-1)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

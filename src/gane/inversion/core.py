@@ -98,7 +98,7 @@ class Inversion:
 
 
 #: name -> fn(model, x, options, init, distance) -> Inversion (codes, images; the caller times it)
-INVERTERS: Registry[Callable] = Registry("inversion method")
+INVERTERS: Registry[Callable] = Registry("inversion method", listed_by=None)
 
 
 def register_inverter(name: str):
@@ -189,23 +189,23 @@ class CodeVariable(torch.nn.Module):
         return torch.cat(chunks, 1)
 
 
-def start_codes(model, x: torch.Tensor, candidates: int, seed: int, categorical: str = "relax",
+def random_draws(model, n: int, per_target: int, seed: int, device, first: int = 0) -> torch.Tensor:
+    """``per_target`` prior draws for each of ``n`` targets, (per_target, n, code_dim): target i's draws
+    come from a generator seeded by ``seed`` and its index ``first + i`` alone, so they are the same
+    whatever batch the target is inverted in."""
+    draws = [model.prior(per_target, torch.Generator().manual_seed(seed * 1_000_003 + first + i)) for i in range(n)]
+    return torch.stack(draws, 1).to(device)
+
+
+def start_codes(model, x: torch.Tensor, draws: torch.Tensor, categorical: str = "relax",
                 classes: torch.Tensor | None = None, observe: Callable | None = None) -> torch.Tensor:
-    """For each target, the prior draw (of ``candidates``, seeded) whose image is nearest it in pixels.
-    A random start, not the prior's centre: at z = 0 a generator whose first layer has no bias (batch
-    norm follows it) has every ReLU at its kink, where gradients vanish. One-hot parts start even
-    (1/K each) when relaxed, and as drawn when fixed; ``classes`` set a fixed "class" part. ``observe``
-    maps G's output to what the targets are (a degradation). (n, code_dim)."""
-    n = len(x)
-    g = torch.Generator().manual_seed(seed)
-    draws = model.prior(n * candidates, g, device=x.device)  # draw j of target i is row j * n + i
-    slices = model.code_slices()
-    for p in model.code_parts():
-        if p.kind == "categorical" and categorical == "relax":
-            draws[:, slices[p.name]] = 1.0 / p.size
-    if classes is not None and categorical == "fixed" and "class" in slices:
-        draws = model.set_code_part(draws, "class", classes.to(x.device).repeat(candidates))
-    draws = draws.view(candidates, n, -1)
+    """For each target, the prior draw (of its ``draws``, (candidates, n, code_dim)) whose image is
+    nearest it in pixels. A random start, not the prior's centre: at z = 0 a generator whose first
+    layer has no bias (batch norm follows it) has every ReLU at its kink, where gradients vanish.
+    One-hot parts start even (1/K each) when relaxed, and as drawn when fixed; ``classes`` set a fixed
+    "class" part. ``observe`` maps G's output to what the targets are (a degradation). (n, code_dim)."""
+    candidates, n = draws.shape[:2]
+    draws = _with_parts(model, draws.flatten(0, 1).clone(), categorical, classes, candidates).view(candidates, n, -1)
     if candidates == 1:
         return draws[0]
     with torch.no_grad():
@@ -214,11 +214,22 @@ def start_codes(model, x: torch.Tensor, candidates: int, seed: int, categorical:
     return draws[errors.argmin(0), torch.arange(n, device=x.device)]
 
 
+def _with_parts(model, codes: torch.Tensor, categorical: str, classes: torch.Tensor | None, repeats: int) -> torch.Tensor:
+    """Codes (repeats * n, d) with relaxed one-hot parts set even, or the fixed class part set to ``classes``."""
+    slices = model.code_slices()
+    for p in model.code_parts():
+        if p.kind == "categorical" and categorical == "relax":
+            codes[:, slices[p.name]] = 1.0 / p.size
+    if classes is not None and categorical == "fixed" and "class" in slices:
+        codes = model.set_code_part(codes, "class", classes.to(codes.device).repeat(repeats))
+    return codes
+
+
 def learning_rate_scale(step: int, steps: int, warm: float = 0.05, cool: float = 0.25) -> float:
     """StyleGAN2's projector schedule (Karras et al. 2020): a linear ramp up over the first 5% of the
     steps and a cosine ramp down over the last 25%, so the codes settle instead of circling the optimum."""
     t = step / max(1, steps)
-    up = min(1.0, t / warm) if warm > 0 else 1.0
+    up = min(1.0, (step + 1) / max(1.0, warm * steps))  # from the first step on, so that a short run still moves
     down = 0.5 - 0.5 * math.cos(math.pi * min(1.0, (1.0 - t) / cool))
     return max(up * down, 1e-3)
 
@@ -254,7 +265,8 @@ def descend(model, x: torch.Tensor, params: list, render: Callable[[], tuple[tor
 
 def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionOptions | None = None, *,
            classes: torch.Tensor | None = None, feature_net: Callable | None = None, encoder: Callable | None = None,
-           init: torch.Tensor | None = None, operator: Callable | None = None, lifted: torch.Tensor | None = None) -> Inversion:
+           init: torch.Tensor | None = None, operator: Callable | None = None, lifted: torch.Tensor | None = None,
+           first: int = 0) -> Inversion:
     """Invert targets ``x`` (n, *shape), data in [-1, 1] of the model's shape, into ``model``'s generator.
 
     ``model``: a family loaded with ``gane.load(run, frozen=True)``. ``method``: a name in INVERTERS.
@@ -263,6 +275,8 @@ def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionO
     of the family's own E (a fitted encoder). ``init``: starting codes for optimize (n, code_dim).
     ``operator``: a degradation the targets went through (restoration): G's output is compared with
     them after it, and ``lifted`` (n, *model shape), a naive restoration, is what E encodes.
+    ``first``: the index of ``x[0]`` in a larger set, which seeds the random starts of each target
+    (so one image at a time, with its index, gives what a batch gives).
     Batches of ``options.batch_size`` targets are inverted at once."""
     o = options or InversionOptions()
     o.check()
@@ -291,13 +305,15 @@ def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionO
         bar = tqdm(total=len(x) * o.steps, unit="img", unit_scale=True, desc=method, dynamic_ncols=True, leave=False)
     images, codes, curves, extras = [], [], [], []
     start = time.perf_counter()
+    draws = random_draws(model, len(x), max(o.candidates, o.codes), o.seed, device, first) if method in ("optimize", "multicode") else None
     try:
         for i in range(0, len(x), o.batch_size):
             xb = x[i : i + o.batch_size].to(device)
             cb = classes[i : i + o.batch_size] if classes is not None else None
             ib = init[i : i + o.batch_size].to(device) if init is not None else None
             lb = lifted[i : i + o.batch_size].to(device) if lifted is not None else xb
-            out = fn(model, xb, o, distance=distance, encode=encode, classes=cb, init=ib, bar=bar, lifted=lb)
+            db = draws[:, i : i + o.batch_size] if draws is not None else None
+            out = fn(model, xb, o, distance=distance, encode=encode, classes=cb, init=ib, bar=bar, lifted=lb, draws=db)
             images.append(out.images.detach())
             codes.append(out.codes.detach() if out.codes is not None else None)
             curves.append((len(xb), out.curve))

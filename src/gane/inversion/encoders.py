@@ -33,7 +33,7 @@ from ..errors import GaneError
 from ..registry import Registry
 
 VERSION = 1
-FIT_METHODS: Registry = Registry("encoder-fitting method")
+FIT_METHODS: Registry = Registry("encoder-fitting method", listed_by=None)
 
 
 @dataclass
@@ -186,9 +186,10 @@ def _check_name(name: str) -> None:
         raise GaneError(f"An encoder name is letters, digits, '-', '_' and '.', not starting with '.'; got {name!r}.")
 
 
-def fit_encoder(run, method: str, name: str | None = None, options: FitOptions | None = None, log=None) -> Path:
-    """Fit an encoder to ``run``'s frozen generator (``run``: a :class:`gane.Run` loaded frozen) with
-    ``method``; save it as RUN/encoders/NAME (NAME defaults to the method) and return that folder."""
+def fit_encoder(run, method: str, name: str | None = None, options: FitOptions | None = None, log=None, ema: bool = True) -> Path:
+    """Fit an encoder to ``run``'s frozen generator (``run``: a :class:`gane.Run` loaded frozen, with its
+    moving average when ``ema``) with ``method``; save it as RUN/encoders/NAME (NAME defaults to the
+    method) and return that folder."""
     o = options or FitOptions()
     o.check(method)
     step_fn = FIT_METHODS.get(method)
@@ -220,7 +221,7 @@ def fit_encoder(run, method: str, name: str | None = None, options: FitOptions |
         E = FittedEncoder(model.info, model.code_parts(), width).to(model.device)
     opt = torch.optim.Adam(E.parameters(), lr=o.lr, betas=(0.5, 0.999))
     config = {"version": VERSION, "method": method, "name": name, "options": {k: v for k, v in asdict(o).items() if k != "progress"},
-              "width": width, "parts": E.parts, "generator": str(run.checkpoint), "data_info": model.info.to_dict()}
+              "width": width, "parts": E.parts, "generator": run.checkpoint.name, "ema": ema, "data_info": model.info.to_dict()}
     partial = encoder_dir(run_dir, name + ".partial")
     start = _resume(partial, config, E, opt, log)
     ctx = FitContext(model, E, data, feature_net, o)
@@ -311,8 +312,10 @@ def fitted_encoders(run_dir: Path) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / "encoder.safetensors").exists() and not p.name.endswith((".partial", ".tmp"))) if base.is_dir() else []
 
 
-def load_encoder(run_dir: Path, name: str, model, device="cpu") -> FittedEncoder:
-    """A fitted encoder of this run, in eval mode with its weights frozen; a clear error naming the ones there are."""
+def load_encoder(run_dir: Path, name: str, model, device="cpu", checkpoint: Path | None = None, ema: bool | None = None) -> FittedEncoder:
+    """A fitted encoder of this run, in eval mode with its weights frozen; a clear error naming the ones
+    there are, and (given the ``checkpoint`` and ``ema`` the generator was loaded with) when it was
+    fitted to another state of the generator."""
     from ..train.checkpoint import load_module_state
 
     folder = encoder_dir(run_dir, name)
@@ -327,6 +330,15 @@ def load_encoder(run_dir: Path, name: str, model, device="cpu") -> FittedEncoder
         raise GaneError(f"{folder / 'config.json'} is missing or damaged ({e}); fit the encoder again.") from None
     if [tuple(p) for p in parts] != [(p.name, p.size, p.kind) for p in model.code_parts()]:
         raise GaneError(f"The encoder {name!r} was fitted to a generator with other code parts than this run's; fit it again.")
+    fitted_to = (Path(str(config.get("generator"))).name, config.get("ema", True))
+    now = (Path(checkpoint).name if checkpoint is not None else fitted_to[0], ema if ema is not None else fitted_to[1])
+    if fitted_to != now:
+        def say(state):
+            return f"{state[0]} ({'moving average' if state[1] else 'raw weights'})"
+
+        raise GaneError(f"The encoder {name!r} was fitted to the generator of {say(fitted_to)}, and the generator loaded now is "
+                        f"{say(now)}. Fit it again for this one: gane fit-encoder RUN --method {config.get('method')} --name {name}"
+                        + (" --no-ema" if not now[1] else "") + ".")
     from ..families.base import CodePart
 
     E = FittedEncoder(model.info, [CodePart(*p) for p in parts], width)

@@ -23,7 +23,7 @@ def _encoded(model, x, encode, classes, categorical: str) -> torch.Tensor:
 
 
 @register_inverter("encoder")
-def encoder(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None) -> Inversion:
+def encoder(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None) -> Inversion:
     code = _encoded(model, lifted if lifted is not None else x, encode, classes, o.categorical)
     with torch.no_grad():
         images = model.decode(code)
@@ -44,13 +44,13 @@ def _optimize(model, x, o, start, distance, bar, name) -> Inversion:
 
 
 @register_inverter("optimize")
-def optimize(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None) -> Inversion:
-    start = init if init is not None else start_codes(model, x, o.candidates, o.seed, o.categorical, classes, distance.observe)
+def optimize(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None) -> Inversion:
+    start = init if init is not None else start_codes(model, x, draws[: o.candidates], o.categorical, classes, distance.observe)
     return _optimize(model, x, o, start, distance, bar, "optimize")
 
 
 @register_inverter("hybrid")
-def hybrid(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None) -> Inversion:
+def hybrid(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None) -> Inversion:
     start = _encoded(model, lifted if lifted is not None else x, encode, classes, o.categorical)
     return _optimize(model, x, o, start, distance, bar, "hybrid")
 
@@ -67,12 +67,11 @@ def multicode_layer(model, layer: int | None) -> int:
 
 
 @register_inverter("multicode")
-def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None) -> Inversion:
+def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None) -> Inversion:
     """mGANprior: h = sum_n alpha_n * G_1..l(z_n) channel by channel, output G_l+1..L(h)."""
     n, k = len(x), o.codes
     layer = multicode_layer(model, o.layer)
-    g = torch.Generator().manual_seed(o.seed)
-    start = model.prior(n * k, g, device=x.device)  # distinct starting codes, else they all follow one gradient
+    start = draws[:k].flatten(0, 1).clone()  # distinct starting codes (else they all follow one gradient)
     if classes is not None and o.categorical == "fixed" and "class" in model.code_slices():
         start = model.set_code_part(start, "class", classes.to(x.device).repeat(k))
     codes = CodeVariable(model, start, o.categorical)  # (k * n) codes: code j of target i is row j * n + i

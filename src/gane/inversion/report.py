@@ -22,6 +22,7 @@ class InversionReport:
     quality: dict[str, dict]  # method -> psnr, ssim, feature_distance, agreement, seconds_per_image
     folder: Path | None = None
     notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # what was written into the folder
 
     def table(self) -> str:
         """The quality of each method as a Markdown table."""
@@ -148,11 +149,13 @@ def _write(report: InversionReport, run, folder: Path, o: InversionOptions) -> N
             rows += [r.images[i : i + per_row].cpu() for r in report.results.values()]
         pictures.save_images(torch.cat(rows), folder / "grid.png", nrow=per_row)
     else:
-        pictures.scatter(folder / "grid.png", {"targets": x, **{m: r.images.cpu() for m, r in list(report.results.items())[:2]}},
+        pictures.scatter(folder / "grid.png", {"targets": x, **{m: r.images.cpu() for m, r in report.results.items()}},
                          title="targets and their inversions")
+    report.files = ["grid.png"]
     curves = {m: r.curve for m, r in report.results.items() if r.curve}
     if curves:
-        _plot_curves(curves, folder / "curve.png")
+        plot_curves(curves, folder / "curve.png")
+        report.files.append("curve.png")
     record = {
         "run": str(run.checkpoint),
         "rows": ["targets", *report.results],
@@ -163,10 +166,12 @@ def _write(report: InversionReport, run, folder: Path, o: InversionOptions) -> N
         "curves": curves,
     }
     (folder / "inversion.json").write_text(json.dumps(record, indent=2))
+    report.files.append("inversion.json")
     report.folder = folder
 
 
-def _plot_curves(curves: dict[str, list[tuple[int, float]]], path: Path) -> None:
+def plot_curves(curves: dict[str, list[tuple[int, float]]], path: Path) -> None:
+    """Mean PSNR against optimisation step, one line per label."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -27,12 +27,22 @@ def load_targets(run, sources: list[str] | tuple[str, ...] | str | None, n: int)
         sources = [sources]
     sources = list(sources or ["test"])
     first = sources[0]
+    if n < 1:
+        raise GaneError(f"n must be at least 1; got {n}.")
+    if len(sources) > 1 and any(src in ("train", "test") or _is_dataset(src) for src in sources):
+        raise GaneError("A split or a dataset is given alone (--images test); several --images are folders and files.")
     if len(sources) == 1 and (first in ("train", "test") or _is_dataset(first)):
         split = first if first in ("train", "test") else "test"
+        own = run.config.get("train", {}).get("data")
         data = run.data(None if first in ("train", "test") else first, split)
         batch = data.spread(n)
-        name = run.config.get("train", {}).get("data") if first in ("train", "test") else first
-        return Targets(images_to_float(batch.x), batch.y, f"{n if n < len(data) else len(data)} {name} {split} images")
+        name = own if first in ("train", "test") else first
+        notes, labels = [], batch.y
+        if first not in ("train", "test") and parse_spec(first)[0] != parse_spec(str(own))[0] and labels is not None:
+            labels = None  # another dataset's labels are not the run's classes
+            notes.append(f"the labels of {first} are not the classes of {own}, which the run was trained on: class agreement "
+                         "and class parts are left to the model")
+        return Targets(images_to_float(batch.x), labels, f"{min(n, len(data))} {name} {split} images", notes)
     return _files(run.model.info, sources, n)
 
 
@@ -42,7 +52,7 @@ def _is_dataset(spec: str) -> bool:
 
 
 def _files(info, sources: list[str], n: int) -> Targets:
-    from ..data.sources import IMAGE_SUFFIXES, _ImageFiles, _headers
+    from ..data.sources import GREY_MODES, IMAGE_SUFFIXES, _ImageFiles, _headers
 
     if info.kind != "image":
         raise GaneError(f"This model draws vectors of shape {tuple(info.shape)}, not images: invert a split of its data "
@@ -70,7 +80,7 @@ def _files(info, sources: list[str], n: int) -> Targets:
     if sizes != [(side, side)]:
         shown = ", ".join(f"{w}x{h}" for w, h in sizes[:4]) + (", ..." if len(sizes) > 4 else "")
         notes.append(f"images of {shown} were centre-cropped to squares and resized to {side}x{side}, the model's size")
-    grey = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+    grey = GREY_MODES
     modes = {mode for mode, _ in headers}
     if channels == 1 and any(m not in grey for m in modes):
         notes.append("colour images were converted to grey, as the model draws one channel")

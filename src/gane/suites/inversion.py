@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -21,7 +22,7 @@ from ..api import _run_dir, load_run
 from ..errors import GaneError
 from ..inversion import InversionOptions, invert, psnr
 from ..inversion.encoders import FitOptions, fit_encoder, load_encoder
-from ..inversion.report import judge, run_classifier
+from ..inversion.report import judge, plot_curves, run_classifier
 from ..inversion.restore import restore
 from ..inversion.targets import load_targets
 from .core import (Report, SuiteOptions, Table, available, budget, check_families, command, families_runs, missing_data_note,
@@ -51,7 +52,8 @@ def inversion_suite(opts: SuiteOptions) -> Report:
         f"Each family, trained with its preset for the families benchmark's budget, is frozen; {TARGETS} test images "
         f"spread through the split are inverted by `optimize` ({steps:,} Adam steps from the nearest of 8 prior draws, "
         "pixel MSE plus 0.001 times the code's mean square), by each encoder (the family's own; and encoders fitted to "
-        f"its frozen G for {FIT_STEPS:,} steps: `z-regression`, `x-reconstruction`, `domain-guided`), by `hybrid` "
+        f"its frozen G for {FIT_STEPS:,} steps: `z-regression`, `x-reconstruction`, and `domain-guided` where the family's D "
+        "scores data alone, so not for bigan's joint D nor ae, which has no D), by `hybrid` "
         "(the same descent from the best encoder's codes) and by `multicode` (mGANprior: 4 codes mixed at G's middle "
         "layer). PSNR is per image, then averaged (data in [-1, 1]); class agreement is the domain classifier's "
         "(about 98% accurate on mnist-5k) on reconstruction against the target's label.",
@@ -142,7 +144,7 @@ def inversion_suite(opts: SuiteOptions) -> Report:
                 numbers[fam].setdefault("restore", {})[task] = res.quality
         report.tables += [main, claims, sweep, restore_table]
         report.data[data] = numbers
-        _plot_curves(curves, folder / f"{data}-curve.png")
+        plot_curves({f"{fam}: {method}": curve for (fam, method), (curve, _) in curves.items()}, folder / f"{data}-curve.png")
         _grid(grids, folder / f"{data}-grid.png")
         report.pictures += [(f"{data}: mean PSNR against optimisation steps", f"inversion/{data}-curve.png"),
                             (f"{data}: 16 targets (top of each block), then each method's reconstruction, one block per family "
@@ -180,12 +182,13 @@ def _encoders(run, fam: str, opts: SuiteOptions) -> dict:
         name = f"suite-{method}-{FIT_STEPS}"
         folder = _run_dir(run) / "encoders" / name
         options = FitOptions(steps=FIT_STEPS, features="domain" if method != "z-regression" else "none")
-        done = (folder / "config.json").exists() and json.loads((folder / "config.json").read_text()).get("options") == \
-            {k: v for k, v in dataclasses.asdict(options).items() if k != "progress"}
+        saved = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else {}
+        done = saved.get("options") == {k: v for k, v in dataclasses.asdict(options).items() if k != "progress"} and \
+            Path(str(saved.get("generator"))).name == run.checkpoint.name and saved.get("ema", True) is True
         if not done:
             opts.log(f"{fam}: fitting a {method} encoder ({FIT_STEPS} steps)")
             fit_encoder(run, method, name, options)
-        out[method] = load_encoder(_run_dir(run), name, model)
+        out[method] = load_encoder(_run_dir(run), name, model, checkpoint=run.checkpoint, ema=True)
     return out
 
 
@@ -214,7 +217,7 @@ def _batching(model, x) -> tuple[float, float]:
     batched = (time.perf_counter() - t) / len(x)
     t = time.perf_counter()
     for i in range(len(x)):
-        invert(model, x[i : i + 1], "optimize", o)
+        invert(model, x[i : i + 1], "optimize", o, first=i)
     alone = (time.perf_counter() - t) / len(x)
     return batched, alone
 
@@ -235,25 +238,6 @@ def _codes_sweep(model, x, table: Table, fam: str) -> dict[int, float]:
         table.rows.append([f"`{fam}`", "4", str(layer), f"{float(psnr(res.images, x).mean()):.2f}",
                            f"{judge(res.images.cpu(), x, None, None).get('ssim', float('nan')):.3f}"])
     return out
-
-
-def _plot_curves(curves: dict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for (fam, method), (curve, _) in curves.items():
-        steps, values = zip(*curve)
-        ax.plot(steps, values, marker="o", ms=2, label=f"{fam}: {method}")
-    ax.set_xlabel("optimisation step")
-    ax.set_ylabel("mean PSNR (dB)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def _grid(grids, path) -> None:
