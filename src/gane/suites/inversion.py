@@ -113,8 +113,10 @@ def inversion_suite(opts: SuiteOptions) -> Report:
                 numbers.setdefault(fam, {})["hybrid_time_fraction"] = ratio
             mc = invert(model, x, "multicode", o)
             measure("multicode (N = 4)", mc)
-            grids.append((fam, x[:16], [opt_result.images[:16], *(invert(model, x[:16], "encoder", o, encoder=E).images for E in encoders.values()),
-                                        mc.images[:16]], ["optimize", *(f"encoder: {n}" for n in encoders), "multicode"]))
+            pick = torch.linspace(0, len(x) - 1, 16).round().long()  # 16 of the targets, spread through the classes
+            grids.append((fam, x[pick], [opt_result.images[pick], *(invert(model, x[pick], "encoder", o, encoder=E).images
+                                                                    for E in encoders.values()), mc.images[pick]],
+                          ["optimize", *(f"encoder: {n}" for n in encoders), "multicode"]))
             if "z-regression" in encoders and "x-reconstruction" in encoders:
                 zr, xr = rows["encoder: z-regression"]["psnr"], rows["encoder: x-reconstruction"]["psnr"]
                 claims.rows.append(["the z-regression encoder reconstructs real images worse than the x-reconstruction one",
@@ -147,8 +149,8 @@ def inversion_suite(opts: SuiteOptions) -> Report:
         plot_curves({f"{fam}: {method}": curve for (fam, method), (curve, _) in curves.items()}, folder / f"{data}-curve.png")
         _grid(grids, folder / f"{data}-grid.png")
         report.pictures += [(f"{data}: mean PSNR against optimisation steps", f"inversion/{data}-curve.png"),
-                            (f"{data}: 16 targets (top of each block), then each method's reconstruction, one block per family "
-                             f"({', '.join(f for f, *_ in grids)})", f"inversion/{data}-grid.png")]
+                            (f"{data}: 16 targets, then their reconstructions, one block per family: "
+                             + "; ".join(f"{f}: targets, {', '.join(names)}" for f, _, _, names in grids), f"inversion/{data}-grid.png")]
     report.protocol = [
         "mGANprior (Gu et al. 2020) and in-domain inversion (Zhu et al. 2020) report on PGGAN and StyleGAN faces and scenes "
         "at 256 px and above; gane measures the same methods on its 28 x 28 generators, so its figures are not comparable to "
