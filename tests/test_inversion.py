@@ -208,9 +208,11 @@ def test_bad_options_are_refused_by_name(field, value):
         InversionOptions(**{field: value}).check()
 
 
-def test_targets_of_the_wrong_shape_are_refused():
+def test_targets_of_the_wrong_shape_or_none_are_refused():
     with pytest.raises(GaneError, match="shape"):
         invert(_tiny("gan"), torch.zeros(2, 3, 28, 28), "optimize")
+    with pytest.raises(GaneError, match="no targets"):
+        invert(_tiny("gan"), torch.zeros(0, 1, 28, 28), "optimize")
 
 
 # ----------------------------------------------------------------- the command line

@@ -282,6 +282,8 @@ def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionO
     o.check()
     fn = INVERTERS.get(method)
     shape = tuple(model.info.shape)
+    if len(x) == 0:
+        raise GaneError("There are no targets to invert (an empty batch).")
     if operator is None and tuple(x.shape[1:]) != shape:
         raise GaneError(f"The targets have shape {tuple(x.shape[1:])}, but the model draws {shape}.")
     if operator is not None:
