@@ -141,20 +141,12 @@ def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: s
     each time, so nothing of the run is overwritten); None writes nothing. ``encoder``: the name of an
     encoder fitted with :func:`fit_encoder` for the encoder and hybrid methods (default: the family's own E)."""
     from .inversion import InversionOptions
-    from .inversion.report import invert_run, next_folder
+    from .inversion.report import invert_run
 
     names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
     _check_options(InversionOptions, options, "inversion")
-    loaded = load_run(run, ema, device, frozen=True)
-    fitted = None
-    if encoder is not None:
-        from .inversion.encoders import load_encoder
-
-        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
-    if out == "auto":
-        out = next_folder(_run_dir(loaded))
-    return invert_run(loaded, images, names, n, InversionOptions(**options), Path(out) if out is not None else None, log,
-                      encoder=fitted, encoder_name=encoder)
+    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "inversions")
+    return invert_run(loaded, images, names, n, InversionOptions(**options), folder, log, encoder=fitted, encoder_name=encoder)
 
 
 def restore(run: str | Path, task: str, images=None, methods="optimize", n: int = 16, out: str | Path | None = "auto",
@@ -166,21 +158,13 @@ def restore(run: str | Path, task: str, images=None, methods="optimize", n: int 
     observation through the degradation; the classical baseline of the task is judged beside it (PSNR,
     SSIM against the clean images). ``out``: "auto" is RUN/restorations/N (a new N each time)."""
     from .inversion import InversionOptions
-    from .inversion.report import next_folder
     from .inversion.restore import DegradeOptions, restore_run
 
     names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
     _check_options(InversionOptions, options, "restoration")
-    loaded = load_run(run, ema, device, frozen=True)
-    fitted = None
-    if encoder is not None:
-        from .inversion.encoders import load_encoder
-
-        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
-    if out == "auto":
-        out = next_folder(_run_dir(loaded), "restorations")
+    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "restorations")
     return restore_run(loaded, task, images, names, n, InversionOptions(**options), DegradeOptions(mask, noise, factor, degrade_seed),
-                       Path(out) if out is not None else None, fitted, encoder, log)
+                       folder, fitted, encoder, log)
 
 
 def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool = True, device: str | torch.device = "cpu",
@@ -194,6 +178,18 @@ def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool
 
     _check_options(FitOptions, options, "fit-encoder")
     return fit(load_run(run, ema, device, frozen=True), method, name, FitOptions(**options), log, ema)
+
+
+def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kind: str):
+    """The run loaded frozen, its fitted encoder ``encoder`` (None: the family's own E), and the folder
+    to write into: ``out``, or RUN/KIND/N (a new N) for "auto", or None to write nothing."""
+    from .inversion.encoders import load_encoder
+    from .inversion.report import next_folder
+
+    loaded = load_run(run, ema, device, frozen=True)
+    fitted = None if encoder is None else load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
+    folder = None if out is None else next_folder(_run_dir(loaded), kind) if out == "auto" else Path(out)
+    return loaded, fitted, folder
 
 
 def _check_options(cls, options: dict, what: str) -> None:

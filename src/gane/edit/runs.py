@@ -16,17 +16,9 @@ from .interpolation import interpolate
 
 
 def _setup(run, ema, device, encoder, out, kind="edits"):
-    from ..api import _run_dir, load_run
-    from ..inversion.report import next_folder
+    from ..api import frozen_run
 
-    loaded = load_run(run, ema, device, frozen=True)
-    fitted = None
-    if encoder is not None:
-        from ..inversion.encoders import load_encoder
-
-        fitted = load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
-    folder = Path(out) if out not in (None, "auto") else next_folder(_run_dir(loaded), kind)
-    return loaded, fitted, (folder if out is not None else None)
+    return frozen_run(run, ema, device, encoder, out, kind)
 
 
 def _inversion(steps: int):
