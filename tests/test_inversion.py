@@ -458,3 +458,15 @@ def test_a_fitted_encoder_is_refused_for_another_state_of_the_generator(gan_run)
         load_encoder(gan_run, "pinned", model, checkpoint=run.checkpoint, ema=False)
     with pytest.raises(GaneError, match="step-00000002"):
         load_encoder(gan_run, "pinned", model, checkpoint=run.checkpoint.parent / "step-00000002", ema=True)
+
+
+@pytest.mark.parametrize("command", [["invert", "--method", "optimize", "--n", "2", "--steps", "1"],
+                                     ["restore", "--task", "denoise", "--n", "2", "--steps", "1"],
+                                     ["interpolate"], ["neighbors", "--n", "2", "--k", "2", "--pool-n", "10"]])
+def test_an_unwritable_out_is_refused_with_a_message(bigan_run, tmp_path, capsys, command):
+    (tmp_path / "file").write_text("")  # a folder inside a file cannot be made, even by root
+    name, *rest = command
+    code = main([name, str(bigan_run), "--out", str(tmp_path / "file" / "o"), *rest])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Cannot write the results" in err and "--out" in err and "Traceback" not in err

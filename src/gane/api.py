@@ -10,7 +10,7 @@ import torch
 
 from .config import resolve
 from .data import DATASETS, Data, DataInfo, DataOptions, load_data, parse_spec
-from .errors import GaneError
+from .errors import GaneError, check_writable
 from .families import FAMILIES, Family, build_family
 from .train import TrainResult, latest_checkpoint, train_run
 from .train.checkpoint import load_module_state
@@ -189,6 +189,8 @@ def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kin
     loaded = load_run(run, ema, device, frozen=True)
     fitted = None if encoder is None else load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
     folder = None if out is None else next_folder(_run_dir(loaded), kind) if out == "auto" else Path(out)
+    if folder is not None:  # an unwritable folder is said before the work, not after it
+        check_writable(folder.parent if out == "auto" else folder, "results", "--out")
     return loaded, fitted, folder
 
 

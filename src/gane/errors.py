@@ -12,3 +12,19 @@ class GaneError(Exception):
 
 class TrainingDiverged(GaneError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def check_writable(folder, what: str, flag: str) -> None:
+    """Create ``folder`` and write a probe file in it, so that an unwritable destination is said before
+    the work that would fill it, not after; the message names the ``flag`` that chooses another."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".gane-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise GaneError(f"Cannot write the {what} to {folder} ({e.strerror or e}). "
+                        f"Pass {flag} with a folder you can write to.") from None

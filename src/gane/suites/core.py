@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from ..errors import GaneError
+from ..errors import GaneError, check_writable
 from ..registry import Registry
 
 
@@ -160,15 +160,8 @@ def run_suite(name: str, options: SuiteOptions) -> Path:
     fn = SUITES.get(name)
     check_options(name, options)
     # before the suite runs: an unwritable folder is said now, not after an hour of training
-    for folder, what, flag in ((options.results, "results", "--results"), (options.runs, "runs", "--runs")):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / f".{name}.write-test"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as e:
-            raise GaneError(f"Cannot write the suite's {what} to {folder} ({e.strerror or e}). "
-                            f"Pass {flag} with a folder you can write to.") from None
+    for folder, what, flag in ((options.results, "suite's results", "--results"), (options.runs, "suite's runs", "--runs")):
+        check_writable(folder, what, flag)
     start = time.perf_counter()
     report = fn(options)
     seconds = time.perf_counter() - start
