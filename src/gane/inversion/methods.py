@@ -1,7 +1,10 @@
 """The inversion methods, registered by name; each takes (model, x, options, **context) -> Inversion."""
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 
 from ..errors import GaneError
 from .core import CodeVariable, Inversion, descend, prior_square, register_inverter, start_codes
@@ -77,23 +80,30 @@ def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=Non
     codes = CodeVariable(model, start, o.categorical)  # (k * n) codes: code j of target i is row j * n + i
     with torch.no_grad():
         channels = model.decode_features(start[:1], layer).shape[1]
-    weights = torch.nn.Parameter(torch.full((k, n, channels), 1.0 / k, device=x.device))  # importance of each channel
+    # The importance of each channel of each code, kept positive through a softplus and starting at 1/N, so
+    # that the mix stays a positive combination of activations G has seen: with unconstrained weights
+    # some targets' mixes swing negative early in the descent and saturate G's output to one flat colour,
+    # where the gradient vanishes and the image never returns (docs/inversion.md).
+    raw = torch.nn.Parameter(torch.full((k, n, channels), math.log(math.expm1(1.0 / k)), device=x.device))
+
+    def importance() -> torch.Tensor:
+        return F.softplus(raw)
 
     def mix(c):
         h = model.decode_features(c, layer)  # (k * n, C, ...) activations at layer l
         h = h.view(k, n, *h.shape[1:])
-        w = weights.view(k, n, channels, *([1] * (h.dim() - 3)))
+        w = importance().view(k, n, channels, *([1] * (h.dim() - 3)))
         return (w * h).sum(0)  # (n, C, ...)
 
     def render():  # the prior term of a target is the mean over its k codes
         c = codes()
         return model.decode_from(mix(c), layer, c[:n]), prior_square(model, c).view(k, n).mean(0)
 
-    curve = descend(model, x, [*codes.parameters(), weights], render, distance, o, bar)
+    curve = descend(model, x, [*codes.parameters(), raw], render, distance, o, bar)
     with torch.no_grad():
         c = codes()
         images = model.decode_from(mix(c), layer, c[:n])
         per_target = c.view(k, n, -1).transpose(0, 1)  # (n, k, code_dim)
         return Inversion("multicode", images, None, 0.0, curve,
-                         {"codes": per_target.detach(), "weights": weights.detach().transpose(0, 1), "layer": torch.full((n,), layer)})
+                         {"codes": per_target.detach(), "weights": importance().detach().transpose(0, 1), "layer": torch.full((n,), layer)})
 
