@@ -171,6 +171,7 @@ def test_multicode_reconstructs_better_than_one_code_on_the_same_budget():
     many = invert(model, x, "multicode", InversionOptions(steps=60, codes=4))
     assert psnr(many.images, x).mean() > psnr(one.images, x).mean()
     assert many.extra["weights"].shape[:2] == (6, 4)
+    assert (many.extra["weights"] > 0).all()  # a positive mix of G's activations (docs/inversion.md)
 
 
 def test_the_feature_distance_reads_the_discriminator_or_says_there_is_none():
@@ -470,3 +471,19 @@ def test_an_unwritable_out_is_refused_with_a_message(bigan_run, tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Cannot write the results" in err and "--out" in err and "Traceback" not in err
+
+
+def test_encoder_methods_without_an_encoder_are_refused_before_the_work_naming_the_fitted_ones(gan_run, capsys):
+    code = main(["invert", str(gan_run), "--method", "optimize,hybrid", "--n", "2", "--steps", "1", "--out", str(gan_run / "x")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "no encoder of its own" in err and "Traceback" not in err
+    assert "inverting" not in err and not (gan_run / "x").exists() or not any((gan_run / "x").iterdir())
+    gane.fit_encoder(gan_run, "z-regression", name="named-one", steps=1, batch_size=8)
+    assert main(["invert", str(gan_run), "--method", "hybrid", "--n", "2", "--steps", "1"]) == 2
+    assert "--encoder NAME (this run has: " in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_missing_attribute_table_is_named(bigan_run, capsys):
+    code = main(["edit", str(bigan_run), "--attribute", "smile", "--attributes", "/no/such/table.csv", "--n", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "/no/such/table.csv does not exist" in " ".join(err.split())

@@ -56,6 +56,8 @@ def load_run(path: str | Path, ema: bool = True, device: str | torch.device = "c
     path = Path(path)
     if not path.exists():
         raise GaneError(f"{path} does not exist. Pass a run folder (runs/NAME) or one of its checkpoints.")
+    if not path.is_dir():
+        raise GaneError(f"{path} is a file; pass the run folder that holds it (runs/NAME) or one of its checkpoints (runs/NAME/checkpoints/step-N).")
     ckpt = path if (path / "model.safetensors").exists() else latest_checkpoint(path)
     if ckpt is None:
         raise GaneError(f"{path} holds no checkpoint (looked for {path / 'checkpoints'}/step-*). Train first, or point at another run folder.")
@@ -145,7 +147,8 @@ def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: s
 
     names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
     _check_options(InversionOptions, options, "inversion")
-    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "inversions")
+    names = list(dict.fromkeys(names))  # each method once
+    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "inversions", names)
     return invert_run(loaded, images, names, n, InversionOptions(**options), folder, log, encoder=fitted, encoder_name=encoder)
 
 
@@ -162,7 +165,8 @@ def restore(run: str | Path, task: str, images=None, methods="optimize", n: int 
 
     names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
     _check_options(InversionOptions, options, "restoration")
-    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "restorations")
+    names = list(dict.fromkeys(names))  # each method once
+    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "restorations", names)
     return restore_run(loaded, task, images, names, n, InversionOptions(**options), DegradeOptions(mask, noise, factor, degrade_seed),
                        folder, fitted, encoder, log)
 
@@ -180,14 +184,24 @@ def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool
     return fit(load_run(run, ema, device, frozen=True), method, name, FitOptions(**options), log, ema)
 
 
-def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kind: str):
+def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kind: str, methods=()):
     """The run loaded frozen, its fitted encoder ``encoder`` (None: the family's own E), and the folder
-    to write into: ``out``, or RUN/KIND/N (a new N) for "auto", or None to write nothing."""
+    to write into: ``out``, or RUN/KIND/N (a new N) for "auto", or None to write nothing. ``methods``
+    that need an encoder (encoder, hybrid) are refused here, before any work, when there is none."""
     from .inversion.encoders import load_encoder
     from .inversion.report import next_folder
 
     loaded = load_run(run, ema, device, frozen=True)
     fitted = None if encoder is None else load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
+    needing = [m for m in methods if m in ("encoder", "hybrid")]
+    if needing and fitted is None and not loaded.model.has_encoder:
+        from .inversion.encoders import fitted_encoders
+
+        have = fitted_encoders(_run_dir(loaded))
+        how = (f"pass --encoder NAME (this run has: {', '.join(have)})" if have
+               else f"fit one first (gane fit-encoder {run} --method x-reconstruction) and pass --encoder x-reconstruction")
+        raise GaneError(f"The {loaded.model.name!r} family has no encoder of its own, so --method {','.join(needing)} needs one "
+                        f"fitted to its generator: {how}; or use --method optimize or multicode.")
     folder = None if out is None else next_folder(_run_dir(loaded), kind) if out == "auto" else Path(out)
     if folder is not None:  # an unwritable folder is said before the work, not after it
         check_writable(folder.parent if out == "auto" else folder, "results", "--out")

@@ -268,7 +268,7 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
 @click.option("--codes", type=click.IntRange(min=1), default=4, show_default=True, help="multicode: number of codes")
 @click.option("--layer", type=click.IntRange(min=1), default=None, help="multicode: the layer of G the codes are mixed at (default: the middle)")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="images optimised together")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="multicode's starting codes")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="seed of the starting codes (optimize's prior draws, multicode's codes)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for grid.png, curve.png and inversion.json "
               "(default RUN/inversions/N, a new N each time)")
 @click.option("--encoder", default=None, metavar="NAME",
@@ -429,7 +429,7 @@ def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edi
                           out=target, ema=not no_ema)
         click.echo(f"gane: inside the mask the squared error to the target went from {rec['target_error_before']:.4f} to "
                    f"{rec['target_error_after']:.4f}; outside it the image moved by {rec['change_outside']:.4f} (mean squared)")
-        click.echo(f"gane: wrote constrained.png (rows: image, its reconstruction, the edit asked, the result) to {rec['folder']}")
+        click.echo(f"gane: wrote constrained.png (one row per image; columns: the image, its reconstruction, the edit asked, the result) to {rec['folder']}")
         return
     if attribute is None:
         raise GaneError("Say what to edit: --attribute (label=V, thickness, brightness, slant, height, or a CSV column) "
@@ -479,7 +479,7 @@ def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, i
 @click.option("--n", type=click.IntRange(min=1), default=8, show_default=True, help="queries")
 @click.option("--k", type=click.IntRange(min=1), default=8, show_default=True, help="neighbours per query")
 @click.option("--metric", type=click.Choice(["l2", "cosine"]), default="l2", show_default=True)
-@click.option("--pool", default="train", show_default=True, help="the split searched (train or test of the run's data)")
+@click.option("--pool", default="train", show_default=True, help="what is searched: train or test (of the run's data), a dataset, or a folder of images")
 @click.option("--pool-n", type=click.IntRange(min=1), default=10_000, show_default=True, help="images of the pool searched")
 @_codes_options
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
@@ -509,9 +509,9 @@ def list_(data_root):
         click.echo(f"  {name:<10} {desc}")
     click.echo("\nDatasets (--data NAME):")
     for name, d in datasets(DataOptions(data_root=data_root)).items():
-        shown = f"{name}:PATH" if d["takes_path"] else name
+        shown = f"{name}[:SPEC]" if d["takes_path"] == "optional" else f"{name}:PATH" if d["takes_path"] else name
         status = "available offline" if d["available"] else "not found here (see --data-root / --download)"
-        click.echo(f"  {shown:<14} {status:<46} {d['description']}")
+        click.echo(f"  {shown:<18} {status:<46} {d['description']}")
     from .metrics import METRICS
 
     click.echo("\nMetrics (gane eval RUN --metrics a,b; gane train ... --metrics a,b):")

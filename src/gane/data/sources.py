@@ -103,8 +103,9 @@ def _stage_debian_fashion(opts: DataOptions) -> Path | None:
 def _missing_data_error(name: str, where: list[str], extra: str = "") -> GaneError:
     return GaneError(
         f"Dataset {name!r} was not found. gane looked in: {'; '.join(where)}. "
-        f"Either put the files in a data root yourself (pass --data-root DIR or set $GANE_DATA) {extra}"
-        f"or let torchvision fetch them by adding --download (this needs internet access)."
+        f"Either put the files in a data root yourself (set $GANE_DATA=DIR, which every command reads, or pass "
+        f"--data-root DIR to gane train) {extra}"
+        f"or let torchvision fetch them with gane train's --download (this needs internet access)."
     )
 
 

@@ -45,9 +45,13 @@ def edit(run, attribute: str, alphas=(-2, -1, 0, 1, 2), images=None, n: int = 8,
     z_attr is measured on ``pool`` images of the source (``images``: as for gane.invert); ``attribute``
     is "label=V", a computed attribute (thickness, brightness, slant, height) or a boolean column of
     ``attributes_csv``. Returns {"attribute", "alphas", "moves" (computed attributes ranked by how far the
-    edit moves them, in standard deviations per unit alpha), "folder"}."""
+    edit moves them, in standard deviations per unit alpha), "strip" (n, len(alphas), *shape) the edited images,
+    "vector" the attribute vector, and "folder" when one was written}."""
     from ..inversion.targets import load_targets
 
+    if attributes_csv and not Path(attributes_csv).is_file():
+        raise GaneError(f"The attribute table {attributes_csv} does not exist or is not a file. Pass a CSV with a file-name "
+                        "column and boolean attribute columns (CelebA's list_attr_celeba.txt reads as it comes).")
     loaded, fitted, folder = _setup(run, ema, device, encoder, out)
     model = loaded.model
     _images_of(loaded, model)
@@ -73,6 +77,7 @@ def edit(run, attribute: str, alphas=(-2, -1, 0, 1, 2), images=None, n: int = 8,
         pictures.save_images(torch.cat([real, strip], 1).flatten(0, 1), folder / "edit.png", nrow=len(alphas) + 1)
         (folder / "edit.json").write_text(json.dumps({**record, "run": str(loaded.checkpoint), "source": source.source}, indent=2))
         record["folder"] = str(folder)
+    record.update(strip=strip, vector=vector.cpu())  # tensors for Python callers, after the JSON is written
     return record
 
 
@@ -117,6 +122,7 @@ def constrained(run, mask, target=None, value: float | None = None, images=None,
         pictures.save_images(rows.flatten(0, 1), folder / "constrained.png", nrow=4)
         (folder / "constrained.json").write_text(json.dumps({**record, "run": str(loaded.checkpoint)}, indent=2))
         record["folder"] = str(folder)
+    record.update(images=after.cpu(), reconstructions=before.cpu())  # tensors for Python callers
     return record
 
 
@@ -163,6 +169,7 @@ def interpolate_images(run, images=None, steps: int = 10, mode: str = "linear", 
         pictures.save_images(rows.flatten(0, 1), folder / f"{name}.png", nrow=rows.shape[1])
         (folder / f"{name}.json").write_text(json.dumps({**record, "run": str(loaded.checkpoint), "source": source.source}, indent=2))
         record["folder"] = str(folder)
+    record["rows"] = rows  # tensors for Python callers: one row per pair (or triple)
     return record
 
 
@@ -196,4 +203,5 @@ def neighbors(run, images=None, n: int = 8, k: int = 8, metric: str = "l2", pool
         pictures.save_images(rows.flatten(0, 1), folder / "neighbors.png", nrow=rows.shape[1])
         (folder / "neighbors.json").write_text(json.dumps({**record, "run": str(loaded.checkpoint)}, indent=2))
         record["folder"] = str(folder)
+    record.update(indices=idx, neighbors=candidates.x[idx])  # tensors for Python callers: (n, k) and the images
     return record

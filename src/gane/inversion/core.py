@@ -304,7 +304,7 @@ def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionO
     if o.progress and (o.steps and method != "encoder"):
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(x) * o.steps, unit="img", unit_scale=True, desc=method, dynamic_ncols=True, leave=False)
+        bar = tqdm(total=len(x) * o.steps, unit="img-step", unit_scale=True, desc=f"{method} ({len(x)} images x {o.steps} steps)", dynamic_ncols=True, leave=False)
     images, codes, curves, extras = [], [], [], []
     start = time.perf_counter()
     draws = random_draws(model, len(x), max(o.candidates, o.codes), o.seed, device, first) if method in ("optimize", "multicode") else None

@@ -322,7 +322,7 @@ def load_encoder(run_dir: Path, name: str, model, device="cpu", checkpoint: Path
     if not (folder / "encoder.safetensors").exists():
         there = fitted_encoders(run_dir)
         raise GaneError(f"The run {run_dir} has no fitted encoder {name!r}"
-                        + (f"; it has {', '.join(there)}." if there else "; fit one with `gane fit-encoder RUN --method ...`."))
+                        + (f"; it has {', '.join(there)}." if there else f"; fit one with `gane fit-encoder {run_dir} --method x-reconstruction --name {name}`."))
     try:
         config = json.loads((folder / "config.json").read_text())
         width, parts = config["width"], config["parts"]
@@ -337,8 +337,11 @@ def load_encoder(run_dir: Path, name: str, model, device="cpu", checkpoint: Path
             return f"{state[0]} ({'moving average' if state[1] else 'raw weights'})"
 
         raise GaneError(f"The encoder {name!r} was fitted to the generator of {say(fitted_to)}, and the generator loaded now is "
-                        f"{say(now)}. Fit it again for this one: gane fit-encoder RUN --method {config.get('method')} --name {name}"
-                        + (" --no-ema" if not now[1] else "") + ".")
+                        f"{say(now)}. Fit it again for this one: gane fit-encoder {run_dir} --method {config.get('method')} --name {name}"
+                        + (f" --steps {config['options']['steps']}" if isinstance(config.get("options"), dict) and "steps" in config["options"] else "")
+                        + (" --no-ema" if not now[1] else "")
+                        + (f"; or load the generator it was fitted to, by passing its checkpoint {config.get('generator')} as the run"
+                           if config.get("generator") and fitted_to[1] == now[1] else "") + ".")
     from ..families.base import CodePart
 
     E = FittedEncoder(model.info, [CodePart(*p) for p in parts], width)

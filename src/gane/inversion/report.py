@@ -106,7 +106,7 @@ def invert_run(run, images=None, methods=("optimize",), n: int = 16, options: In
     x = targets.x.to(model.device)
     for method in methods:
         if log:
-            log(f"{method}: inverting {len(x)} targets")
+            log(f"{method}: inverting {len(x)} target{'s' if len(x) != 1 else ''}")
         _warm_up(model, x, method, o, classes, feature_net, encoder)
         result = invert(model, x, method, o, classes=classes, feature_net=feature_net, encoder=encoder)
         label = f"{method} ({encoder_name})" if encoder_name and method in ("encoder", "hybrid") else method

@@ -15,6 +15,7 @@ hole. Each task has a classical baseline computed on the same observations in th
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -75,7 +76,7 @@ def _inpaint(x, o):
         return images * mask.to(images.device)
 
     filled = harmonic_fill(y, mask)
-    what = {"centre": "a centre square of half the side missing", "rectangles": "random rectangles missing",
+    what = {"centre": "a centre square of half the side missing", "center": "a centre square of half the side missing", "rectangles": "random rectangles missing",
             "strokes": "random strokes missing"}.get(o.mask, f"the white pixels of {o.mask} missing")
     return Degradation("inpaint", y, operator, filled, {"harmonic fill": filled}, mask, what)
 
@@ -123,7 +124,7 @@ def make_mask(kind: str, x: torch.Tensor, seed: int) -> torch.Tensor:
     n, _, h, w = x.shape
     g = torch.Generator().manual_seed(seed)
     m = torch.ones(n, 1, h, w)
-    if kind == "centre":
+    if kind in ("centre", "center"):
         m[:, :, h // 4 : h // 4 + h // 2, w // 4 : w // 4 + w // 2] = 0
     elif kind == "rectangles":
         for i in range(n):
@@ -148,13 +149,15 @@ def make_mask(kind: str, x: torch.Tensor, seed: int) -> torch.Tensor:
 def mask_file(path: Path, h: int, w: int, flag: str = "--mask") -> torch.Tensor:
     """(1, 1, h, w): 1 where the image file is dark (known), 0 where it is white (missing, or edited)."""
     if not path.is_file():
-        what = "centre, rectangles, strokes or an image file" if flag == "--mask" else "an image file"
+        what = "centre (or center), rectangles, strokes or an image file" if flag == "--mask" else "an image file"
         raise GaneError(f"{flag} must be {what}; {str(path)!r} is not.")
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
+            if im.size != (w, h):
+                logging.getLogger("gane").info("%s: the %s image is %dx%d; stretched to the images' %dx%d.", path, flag, *im.size, w, h)
             a = np.asarray(im.convert("L").resize((w, h), Image.NEAREST), dtype=np.float32)
     except (UnidentifiedImageError, OSError) as e:
         raise GaneError(f"Could not read the {flag} image {path} ({e}).") from None
