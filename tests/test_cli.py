@@ -64,7 +64,7 @@ def test_list_shows_families_and_dataset_availability(capsys):
     assert code == 0
     for name in ("ae", "vae", "gan", "bigan", "mnist-5k", "fashion-mnist", "folder:PATH", "npz:PATH", "ring8", "grid25"):
         assert name in out
-    assert "mnist-5k       available offline" in out
+    assert "mnist-5k           available offline" in out
 
 
 def test_bad_data_on_resume_leaves_the_run_untouched(trained_run, tmp_path, capsys):

@@ -15,8 +15,10 @@ from .core import (
     register_dataset,
 )
 from . import sources  # noqa: F401  (registers the datasets)
+from . import paired  # noqa: F401  (registers the two-domain datasets)
+from .paired import PairBatch, PairedData
 
 __all__ = [
-    "DATASETS", "Batch", "Data", "DataInfo", "DataOptions", "EpochSampler", "StreamingData", "TensorData",
+    "DATASETS", "Batch", "PairBatch", "PairedData", "Data", "DataInfo", "DataOptions", "EpochSampler", "StreamingData", "TensorData",
     "cache_dir", "images_to_float", "load_data", "parse_spec", "register_dataset",
 ]

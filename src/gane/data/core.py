@@ -25,16 +25,23 @@ from ..registry import Registry
 class DataInfo:
     """What a model needs to know about its data to build its networks."""
 
-    kind: str  # "image" or "vector"
-    shape: tuple[int, ...]  # (C, H, W) for images, (D,) for vectors
+    kind: str  # "image", "vector", or "pair" (two image domains, for translation)
+    shape: tuple[int, ...]  # (C, H, W) for images (domain A's of a pair), (D,) for vectors
     num_classes: int | None = None
+    b_shape: tuple[int, ...] | None = None  # a pair's domain B, (C, H, W)
+    aligned: bool | None = None  # a pair: example i of A goes with example i of B
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes}
+        d = {"kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes}
+        if self.kind == "pair":
+            d.update(b_shape=list(self.b_shape), aligned=self.aligned)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataInfo":
-        return cls(kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"))
+        b = d.get("b_shape")
+        return cls(kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"),
+                   b_shape=tuple(b) if b is not None else None, aligned=d.get("aligned"))
 
 
 @dataclass
@@ -249,7 +256,7 @@ class DatasetEntry:
     load: Callable[[str | None, DataOptions, str], Data]  # (argument after "name:", options, split)
     description: str
     available: Callable[[DataOptions], bool] = field(default=lambda opts: True)
-    takes_argument: bool = False  # "folder:PATH" style
+    takes_argument: bool | str = False  # "folder:PATH" style; "optional": "name" and "name:ARG" both
     splits: tuple[str, ...] = ("train", "test")
 
 
@@ -271,6 +278,10 @@ def register_dataset(name: str, description: str, available=None, takes_argument
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """``"folder:/x"`` -> ``("folder", "/x")``; ``"mnist-5k"`` -> ``("mnist-5k", None)``."""
     name, sep, arg = spec.partition(":")
+    if name in DATASETS and DATASETS.get(name).takes_argument == "optional":
+        if sep and not arg:
+            raise GaneError(f"Dataset {name!r} takes an optional argument after ':'; write {name!r} or {name}:ARG.")
+        return name, arg or None
     if name in DATASETS and DATASETS.get(name).takes_argument:
         if not sep or not arg:
             raise GaneError(f"Dataset {name!r} needs a path: write it as {name}:PATH.")
@@ -290,7 +301,7 @@ def load_data(spec: str, split: str = "train", options: DataOptions | None = Non
     if split not in entry.splits:
         raise GaneError(f"Dataset {name!r} has no {split!r} split; it has: {', '.join(entry.splits)}.")
     data = entry.load(arg, opts, split)
-    if opts.image_size is not None and data.info.kind != "image":
+    if opts.image_size is not None and data.info.kind not in ("image", "pair"):
         raise GaneError(f"--image-size {opts.image_size} resizes images, and {spec!r} holds vectors {tuple(data.info.shape)}. Drop --image-size.")
     data.name = spec
     for note in data.notes:

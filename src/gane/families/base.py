@@ -99,6 +99,8 @@ class Family(nn.Module):
     #: the discriminator that can judge data on its own (inversion reads its features and realism score);
     #: None where the family has none, or its D judges codes only (aae)
     data_discriminator: ClassVar[str | None] = None
+    #: the kinds of data (DataInfo.kind) the family trains on; two-domain "pair" data is for translation models
+    data_kinds: ClassVar[tuple[str, ...]] = ("image", "vector")
 
     def __init__(self, config: Any, info: DataInfo):
         super().__init__()
@@ -329,6 +331,12 @@ def register_family(cls: type[Family]) -> type[Family]:
 def build_family(name: str, options: dict | None, info: DataInfo) -> Family:
     """Build a family from its name, a dict of its options and the data it will see."""
     cls = FAMILIES.get(name)
+    if info.kind not in cls.data_kinds:
+        takes = [n for n, c in FAMILIES.items() if info.kind in c.data_kinds]
+        what = "two domains (a translation task)" if info.kind == "pair" else f"{info.kind} data"
+        raise GaneError(f"The {name!r} family trains on {' or '.join(cls.data_kinds)} data, and this dataset holds {what}. "
+                        + (f"Train {', '.join(takes)} on it, or " if takes else "Translation models are not part of gane yet; ")
+                        + "give this family a single-domain dataset (gane list shows them).")
     cfg = make_config(cls.Config, options or {}, what=f"the {name!r} family")
     return cls(cfg, info)
 
