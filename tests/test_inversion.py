@@ -457,8 +457,12 @@ def test_a_fitted_encoder_is_refused_for_another_state_of_the_generator(gan_run)
     load_encoder(gan_run, "pinned", model, checkpoint=run.checkpoint, ema=True)
     with pytest.raises(GaneError, match="raw weights"):
         load_encoder(gan_run, "pinned", model, checkpoint=run.checkpoint, ema=False)
-    with pytest.raises(GaneError, match="step-00000002"):
+    with pytest.raises(GaneError, match="step-00000002") as refused:
         load_encoder(gan_run, "pinned", model, checkpoint=run.checkpoint.parent / "step-00000002", ema=True)
+    said = " ".join(str(refused.value).split())
+    # the refit command as it can be run (this run, the options that were not defaults), and the old generator
+    assert f"gane fit-encoder {gan_run} --method z-regression --name pinned --steps 2 --batch-size 4" in said
+    assert f"passing its checkpoint {run.checkpoint} as the run" in said
 
 
 @pytest.mark.parametrize("command", [["invert", "--method", "optimize", "--n", "2", "--steps", "1"],
@@ -473,14 +477,22 @@ def test_an_unwritable_out_is_refused_with_a_message(bigan_run, tmp_path, capsys
     assert "Cannot write the results" in err and "--out" in err and "Traceback" not in err
 
 
-def test_encoder_methods_without_an_encoder_are_refused_before_the_work_naming_the_fitted_ones(gan_run, capsys):
-    code = main(["invert", str(gan_run), "--method", "optimize,hybrid", "--n", "2", "--steps", "1", "--out", str(gan_run / "x")])
-    err = " ".join(capsys.readouterr().err.split())
+def test_encoder_methods_without_an_encoder_are_refused_before_the_work_naming_the_fitted_ones(gan_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "gan"
+    shutil.copytree(gan_run, run, ignore=shutil.ignore_patterns("encoders"))  # a run with no fitted encoder
+    code = main(["invert", str(run), "--method", "optimize,hybrid", "--n", "2", "--steps", "1", "--out", str(tmp_path / "x")])
+    out = capsys.readouterr()
+    err = " ".join(out.err.split())
     assert code == 2 and "no encoder of its own" in err and "Traceback" not in err
-    assert "inverting" not in err and not (gan_run / "x").exists() or not any((gan_run / "x").iterdir())
-    gane.fit_encoder(gan_run, "z-regression", name="named-one", steps=1, batch_size=8)
-    assert main(["invert", str(gan_run), "--method", "hybrid", "--n", "2", "--steps", "1"]) == 2
-    assert "--encoder NAME (this run has: " in " ".join(capsys.readouterr().err.split())
+    assert f"gane fit-encoder {run} --method x-reconstruction" in err
+    assert "inverting" not in out.out + out.err and not any((tmp_path / "x").glob("*"))
+    gane.fit_encoder(run, "z-regression", name="named-one", steps=1, batch_size=8)
+    assert main(["invert", str(run), "--method", "hybrid", "--n", "2", "--steps", "1"]) == 2
+    assert "--encoder NAME (this run has: named-one)" in " ".join(capsys.readouterr().err.split())
+    assert main(["interpolate", str(run)]) == 2  # the editing commands refuse before the work too
+    assert "--invert encoder needs one" in " ".join(capsys.readouterr().err.split())
 
 
 def test_a_missing_attribute_table_is_named(bigan_run, capsys):

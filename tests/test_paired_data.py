@@ -70,7 +70,15 @@ def test_aligned_tasks_pair_each_image_with_its_source(name, a_shape, b_shape):
         assert torch.allclose(batch.a, torch.nn.functional.avg_pool2d(batch.b, 4), atol=1 / 127.5)
 
 
-def test_gray2color_takes_another_colour_dataset_and_refuses_grey_ones():
+def test_gray2color_takes_another_colour_dataset_and_refuses_grey_ones(tmp_path):
+    colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200)]
+    for i, c in enumerate(colours):
+        _png(tmp_path / "c" / f"{i}.png", np.tile(np.array(c, dtype=np.uint8), (8, 8, 1)))
+    d = load_data(f"gray2color:folder:{tmp_path / 'c'}")
+    assert d.info.shape == (1, 8, 8) and d.info.b_shape == (3, 8, 8)
+    assert d.a[:, 0, 0, 0].tolist() == [round(0.299 * r + 0.587 * g + 0.114 * b) for r, g, b in colours]
+    with pytest.raises(GaneError, match="has no 'test' split"):
+        load_data(f"gray2color:folder:{tmp_path / 'c'}", "test")
     with pytest.raises(GaneError, match="needs colour images"):
         load_data("gray2color:mnist-5k")
     with pytest.raises(GaneError, match="optional argument"):
@@ -86,23 +94,38 @@ def test_digits2styled_is_unpaired_from_disjoint_halves():
 
 
 def test_unaligned_batches_draw_b_on_its_own_and_resume_exactly(tmp_path):
-    rng = np.random.default_rng(0)
-    for split, n in (("trainA", 10), ("trainB", 7), ("testA", 2), ("testB", 3)):
+    for split, n in (("trainA", 10), ("trainB", 6), ("testA", 2), ("testB", 3)):
         for i in range(n):
-            _png(tmp_path / split / f"{i}.png", rng.integers(0, 255, (8, 8)))
+            _png(tmp_path / split / f"{i}.png", np.full((8, 8), 20 * i + (100 if split.endswith("B") else 0)))
     d = load_data(f"unaligned:{tmp_path}")
-    assert len(d) == 10 and len(d.b) == 7 and d.info.b_shape == (1, 8, 8)
+    assert len(d) == 10 and len(d.b) == 6 and d.info.b_shape == (1, 8, 8)
     s = EpochSampler(len(d), 3, seed=1)
     it = d.batches(s, "cpu")
     first = [next(it) for _ in range(6)]
-    resumed = EpochSampler(len(d), 3, seed=1)
+
+    def index(batch, which):  # each image's file number, read back from its grey value
+        v = ((batch.a if which == "a" else batch.b)[:, 0, 0, 0] + 1) * 127.5
+        return (((v - (100 if which == "b" else 0)) / 20).round().long()).tolist()
+
+    a_idx = [i for b in first for i in index(b, "a")]
+    b_idx = [i for b in first for i in index(b, "b")]
+    for epoch in range(3):  # B's 6 images make 2 batches of 3: every epoch of B holds each once
+        assert sorted(b_idx[6 * epoch : 6 * epoch + 6]) == list(range(6))
+    assert b_idx != [i % 6 for i in a_idx]  # B is shuffled on its own, not A's order folded onto B
+    fresh = load_data(f"unaligned:{tmp_path}")
+    resumed = EpochSampler(len(fresh), 3, seed=1)
     resumed.batches_done = 4
-    again = next(d.batches(resumed, "cpu"))
+    again = next(fresh.batches(resumed, "cpu"))
     assert torch.equal(again.a, first[4].a) and torch.equal(again.b, first[4].b)
-    # B's order is not A's: over the batches, A's index and B's differ somewhere
-    a_rows = [d.a.float().div(127.5).sub(1).flatten(1).tolist().index(r) for b in first for r in b.a.flatten(1).tolist()]
-    b_rows = [d.b.float().div(127.5).sub(1).flatten(1).tolist().index(r) for b in first for r in b.b.flatten(1).tolist()]
-    assert a_rows != b_rows and max(b_rows) < 7
+
+
+def test_unaligned_b_smaller_than_a_batch_is_refused(tmp_path):
+    for split, n in (("trainA", 10), ("trainB", 2)):
+        for i in range(n):
+            _png(tmp_path / split / f"{i}.png", np.zeros((8, 8)))
+    d = load_data(f"unaligned:{tmp_path}")
+    with pytest.raises(GaneError, match="Domain B .* has 2 images, fewer than one batch"):
+        next(d.batches(EpochSampler(len(d), 4, seed=0), "cpu"))
 
 
 def test_aligned_side_by_side_splits_each_image_into_a_and_b(tmp_path):
@@ -119,8 +142,12 @@ def test_aligned_two_folders_pair_by_file_name(tmp_path):
     for i, name in enumerate(("x", "y")):
         _png(tmp_path / "A" / f"{name}.png", np.full((8, 8), 50 * i))
         _png(tmp_path / "B" / f"{name}.png", np.full((8, 8, 3), 100 + 50 * i))
+    _png(tmp_path / "A" / "x.png", np.full((8, 8), 0))
     d = load_data(f"aligned:{tmp_path / 'A'},{tmp_path / 'B'}")
     assert d.info.shape == (1, 8, 8) and d.info.b_shape == (3, 8, 8)
+    for name in ("x", "y"):  # a small A beside a large B (super-resolution): each domain keeps its own side
+        _png(tmp_path / "B16" / f"{name}.png", np.full((16, 16, 3), 100))
+    assert load_data(f"aligned:{tmp_path / 'A'},{tmp_path / 'B16'}").info.b_shape == (3, 16, 16)
     assert d.a[:, 0, 0, 0].tolist() == [0, 50] and d.b[:, 0, 0, 0].tolist() == [100, 150]
 
 
@@ -138,6 +165,12 @@ def test_layout_errors_say_what_is_wrong(tmp_path):
     _png(tmp_path / "u" / "trainA" / "0.png", np.zeros((8, 8)))
     with pytest.raises(GaneError, match="trainB/"):
         load_data(f"unaligned:{tmp_path / 'u'}")
+    with pytest.raises(GaneError, match="no B folder"):
+        load_data(f"aligned:{tmp_path / 'A'},")
+    _png(tmp_path / "A2" / "one.png", np.zeros((8, 8)))
+    _png(tmp_path / "A2" / "one.jpg", np.zeros((8, 8)))
+    with pytest.raises(GaneError, match="both one"):
+        load_data(f"aligned:{tmp_path / 'A2'},{tmp_path / 'B'}")
 
 
 def test_data_info_of_a_pair_round_trips_and_single_domain_configs_are_unchanged():

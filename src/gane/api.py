@@ -184,24 +184,18 @@ def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool
     return fit(load_run(run, ema, device, frozen=True), method, name, FitOptions(**options), log, ema)
 
 
-def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kind: str, methods=()):
+def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kind: str, methods=(), flag: str = "--method"):
     """The run loaded frozen, its fitted encoder ``encoder`` (None: the family's own E), and the folder
     to write into: ``out``, or RUN/KIND/N (a new N) for "auto", or None to write nothing. ``methods``
     that need an encoder (encoder, hybrid) are refused here, before any work, when there is none."""
-    from .inversion.encoders import load_encoder
+    from .inversion.encoders import load_encoder, no_encoder_message
     from .inversion.report import next_folder
 
     loaded = load_run(run, ema, device, frozen=True)
     fitted = None if encoder is None else load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
     needing = [m for m in methods if m in ("encoder", "hybrid")]
     if needing and fitted is None and not loaded.model.has_encoder:
-        from .inversion.encoders import fitted_encoders
-
-        have = fitted_encoders(_run_dir(loaded))
-        how = (f"pass --encoder NAME (this run has: {', '.join(have)})" if have
-               else f"fit one first (gane fit-encoder {run} --method x-reconstruction) and pass --encoder x-reconstruction")
-        raise GaneError(f"The {loaded.model.name!r} family has no encoder of its own, so --method {','.join(needing)} needs one "
-                        f"fitted to its generator: {how}; or use --method optimize or multicode.")
+        raise GaneError(no_encoder_message(loaded.model.name, f"{flag} {','.join(needing)}", _run_dir(loaded), flag))
     folder = None if out is None else next_folder(_run_dir(loaded), kind) if out == "auto" else Path(out)
     if folder is not None:  # an unwritable folder is said before the work, not after it
         check_writable(folder.parent if out == "auto" else folder, "results", "--out")

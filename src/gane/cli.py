@@ -335,7 +335,7 @@ def fit_encoder_(run, method, name, steps, lr, batch_size, width, features, feat
 @click.option("--task", required=True, type=click.Choice(["inpaint", "denoise", "colorize", "superres"]),
               help="the degradation to undo")
 @click.option("--mask", default="centre", show_default=True,
-              help="inpaint: centre, rectangles, strokes, or an image file (white = missing, resized to the model's size)")
+              help="inpaint: centre (or center), rectangles, strokes, or an image file (white = missing, resized to the model's size)")
 @click.option("--noise", type=click.FloatRange(min=0, min_open=True), default=0.3, show_default=True,
               help="denoise: std of the Gaussian noise added (data in [-1, 1])")
 @click.option("--factor", type=click.IntRange(min=2), default=4, show_default=True, help="superres: downsampling factor")

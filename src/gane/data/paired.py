@@ -11,6 +11,7 @@ a clear error for every layout problem.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 
 from ..errors import GaneError
 from .core import Batch, Data, DataInfo, DataOptions, EpochSampler, TensorData, images_to_float, load_data, register_dataset
-from .sources import GREY_MODES, IMAGE_SUFFIXES, _as_8bit, _folder_side, _headers, _unreadable
+from .sources import GREY_MODES, IMAGE_SUFFIXES, _as_8bit, _folder_side, _headers, _unreadable, square_tensor
 
 #: a seed offset for B's permutation of an unaligned set, so that A and B are shuffled independently
 B_SEED_OFFSET = 7_919
@@ -73,10 +74,18 @@ class PairedData(Data):
             ia, ib = sampler.next(), self.b_indices(sampler, k)
             yield self._batch(ia, ib, device)
 
+    def _on(self, device) -> tuple:
+        """Both domains and their labels on ``device``, copied there once (as single-domain sets are)."""
+        device = torch.device(device)
+        if getattr(self, "_device_copy", (None,))[0] != device:
+            self._device_copy = (device, *(t.to(device) if t is not None else None for t in (self.a, self.y_a, self.b, self.y_b)))
+        return self._device_copy[1:]
+
     def _batch(self, ia, ib, device) -> PairBatch:
-        ia, ib = torch.as_tensor(ia, dtype=torch.long), torch.as_tensor(ib, dtype=torch.long)
-        return PairBatch(images_to_float(self.a[ia]).to(device), None if self.y_a is None else self.y_a[ia].to(device),
-                         b=images_to_float(self.b[ib]).to(device), y_b=None if self.y_b is None else self.y_b[ib].to(device))
+        a, y_a, b, y_b = self._on(device)
+        ia, ib = torch.as_tensor(ia, dtype=torch.long, device=a.device), torch.as_tensor(ib, dtype=torch.long, device=a.device)
+        return PairBatch(images_to_float(a[ia]), None if y_a is None else y_a[ia],
+                         b=images_to_float(b[ib]), y_b=None if y_b is None else y_b[ib])
 
     def select(self, indices, device="cpu") -> PairBatch:
         """A's examples at ``indices``, each with B's example at the same index (modulo B's size when unaligned)."""
@@ -117,14 +126,15 @@ def downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
     return F.avg_pool2d(x.float(), factor).round().clamp(0, 255).to(torch.uint8)
 
 
-def centre_hole(x: torch.Tensor, fraction: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images with a centre square of side ``fraction`` of theirs filled with each channel's mean over the
-    set, the hole's mask (1, 1, H, W): 1 inside the hole). The context encoder's input (Pathak et al. 2016)."""
+def centre_hole(x: torch.Tensor, fill: torch.Tensor | None = None, fraction: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images with a centre square of side ``fraction`` of theirs filled with ``fill`` (one value per
+    channel; default: each channel's mean over ``x``), the hole's mask (1, 1, H, W): 1 inside the hole).
+    The context encoder's input (Pathak et al. 2016), which fills with the training set's mean."""
     h, w = x.shape[-2:]
     sh, sw = round(h * fraction), round(w * fraction)
     mask = torch.zeros(1, 1, h, w)
     mask[..., (h - sh) // 2 : (h - sh) // 2 + sh, (w - sw) // 2 : (w - sw) // 2 + sw] = 1
-    mean = x.float().mean((0, 2, 3), keepdim=True)
+    mean = x.float().mean((0, 2, 3), keepdim=True) if fill is None else fill.float().view(1, -1, 1, 1)
     out = x.float() * (1 - mask) + mean * mask
     return out.round().to(torch.uint8), mask
 
@@ -151,21 +161,27 @@ def restyle(x: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 def _source(spec: str, opts: DataOptions, split: str) -> TensorData:
-    data = load_data(spec, split, DataOptions(data_root=opts.data_root, download=opts.download, image_size=opts.image_size))
+    data = load_data(spec, split, dataclasses.replace(opts))
     if not isinstance(data, TensorData) or data.info.kind != "image":
         raise GaneError(f"{spec!r} cannot be the source of a two-domain task: it must be an image dataset held in memory.")
     return data
 
 
 def _task(name: str, source: str, a_of, description: str, available=None):
-    """Register an aligned built-in task: B is ``source``'s images, A = ``a_of(B)``; labels kept for both."""
+    """Register an aligned built-in task: B is ``source``'s images, A = ``a_of(B, train)`` (``train``: the
+    source's train split, for statistics that must not come from the split judged); labels kept for both."""
 
     @register_dataset(name, description, available=available)
     def load(arg, opts: DataOptions, split: str):
         src = _source(source, opts, split)
-        return PairedData(name, a_of(src.x), src.x, src.y, src.y, aligned=True, num_classes=src.info.num_classes)
+        train = src if split == "train" else _source(source, opts, "train")
+        return PairedData(name, a_of(src.x, train.x), src.x, src.y, src.y, aligned=True, num_classes=src.info.num_classes)
 
     return load
+
+
+def _hole(x: torch.Tensor, train: torch.Tensor) -> torch.Tensor:
+    return centre_hole(x, fill=train.float().mean((0, 2, 3)))[0]
 
 
 def _fashion_available(opts: DataOptions) -> bool:
@@ -174,22 +190,30 @@ def _fashion_available(opts: DataOptions) -> bool:
     return DATASETS.get("fashion-mnist").available(opts)
 
 
-_task("edges2digits", "mnist-5k", edges, "pix2pix's edges2shoes in small: an edge map of each mnist-5k digit (A) and the digit (B), aligned")
-_task("edges2fashion", "fashion-mnist", edges, "an edge map of each Fashion-MNIST image (A) and the image (B), aligned",
+_task("edges2digits", "mnist-5k", lambda x, _: edges(x),
+      "pix2pix's edges2shoes in small: an edge map of each mnist-5k digit (A) and the digit (B), aligned")
+_task("edges2fashion", "fashion-mnist", lambda x, _: edges(x), "an edge map of each Fashion-MNIST image (A) and the image (B), aligned",
       available=_fashion_available)
-_task("lowres2digits", "mnist-5k", lambda x: downsample(x, 4), "mnist-5k digits averaged down 4x to 7x7 (A) and the digits (B), aligned: super-resolution")
-_task("lowres2fashion", "fashion-mnist", lambda x: downsample(x, 4), "Fashion-MNIST averaged down 4x to 7x7 (A) and the images (B), aligned",
-      available=_fashion_available)
-_task("masked2digits", "mnist-5k", lambda x: centre_hole(x)[0], "mnist-5k digits with a 14x14 centre hole filled with the mean (A) and the digits (B), aligned: inpainting")
-_task("masked2fashion", "fashion-mnist", lambda x: centre_hole(x)[0], "Fashion-MNIST with a 14x14 centre hole (A) and the images (B), aligned",
-      available=_fashion_available)
+_task("lowres2digits", "mnist-5k", lambda x, _: downsample(x, 4),
+      "mnist-5k digits averaged down 4x (28x28 to 7x7) (A) and the digits (B), aligned: super-resolution")
+_task("lowres2fashion", "fashion-mnist", lambda x, _: downsample(x, 4),
+      "Fashion-MNIST averaged down 4x (A) and the images (B), aligned", available=_fashion_available)
+_task("masked2digits", "mnist-5k", _hole, "mnist-5k digits with a centre hole of half their side (14x14) filled with the train "
+      "split's mean (A) and the digits (B), aligned: inpainting")
+_task("masked2fashion", "fashion-mnist", _hole, "Fashion-MNIST with a centre hole of half the side filled with the train split's "
+      "mean (A) and the images (B), aligned", available=_fashion_available)
 
 
 @register_dataset("gray2color", "a colour dataset's grayscale (A) and the colour images (B), aligned: colourisation; "
                   "gray2color alone uses stacked-mnist, gray2color:SPEC another colour dataset (cifar10, folder:PATH)",
                   takes_argument="optional")
 def load_gray2color(arg, opts: DataOptions, split: str):
+    from .core import DATASETS, parse_spec
+
     spec = arg or "stacked-mnist"
+    if split not in DATASETS.get(parse_spec(spec)[0]).splits:
+        raise GaneError(f"gray2color:{spec} has no {split!r} split, because {spec} has none; "
+                        f"it has: {', '.join(DATASETS.get(parse_spec(spec)[0]).splits)}.")
     src = _source(spec, opts, split)
     if src.info.shape[0] != 3:
         raise GaneError(f"gray2color needs colour images, and {spec!r} has {src.info.shape[0]} channel. "
@@ -213,40 +237,34 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
 
 
-def _read(path: Path, channels: int):
+def _open(path: Path, channels: int, box=None):
+    """The image file (or the ``box`` of it) in grey or RGB, a clear error when unreadable."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
-            return _as_8bit(im).convert("L" if channels == 1 else "RGB")
+            im = _as_8bit(im).convert("L" if channels == 1 else "RGB")
+            return im.crop(box) if box is not None else im
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise _unreadable(path, e) from None
 
 
-def _to_tensor(images, size: int) -> torch.Tensor:
-    """PIL images -> uint8 (N, C, size, size), each center-cropped to a square and resized."""
-    from PIL import Image
-
-    out = []
-    for im in images:
-        w, h = im.size
-        s = min(w, h)
-        im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).resize((size, size), Image.BICUBIC)
-        t = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
-        out.append(t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1))
-    return torch.stack(out)
-
-
-def _channels(files: list[Path]) -> int:
-    return 1 if all(mode in GREY_MODES for mode, _ in _headers(files)) else 3
-
-
-def _side(sizes, opts: DataOptions, notes: list[str]) -> int:
+def _domain(files: list[Path], opts: DataOptions, notes: list[str], which: str, box=None) -> torch.Tensor:
+    """One domain's files as uint8 (N, C, side, side), each image cropped and resized as it is read (so
+    memory holds the result, not the originals); the side from --image-size or the images' own."""
+    headers = _headers(files)
+    channels = 1 if all(mode in GREY_MODES for mode, _ in headers) else 3
     if opts.image_size is not None:
-        return opts.image_size
-    side, note = _folder_side(sizes)
-    notes.append(note)
-    return side
+        side = opts.image_size
+    else:
+        sizes = [(h, h) for _, (_, h) in headers] if box is not None else [size for _, size in headers]
+        side, note = _folder_side(sizes)
+        notes.append(f"{which}: {note}")
+    n = len(files)
+    if n * channels * side * side > opts.max_memory_bytes:
+        raise GaneError(f"Domain {which} would take {n * channels * side * side / 2**30:.1f} GiB at {side}x{side}; two-domain "
+                        "sets are held in memory. Pass a smaller --image-size, or use fewer images.")
+    return torch.stack([square_tensor(_open(p, channels, box(h) if box else None), side) for p, (_, (_, h)) in zip(files, headers)])
 
 
 def _side_by_side(folder: Path, opts: DataOptions, name: str) -> PairedData:
@@ -254,23 +272,27 @@ def _side_by_side(folder: Path, opts: DataOptions, name: str) -> PairedData:
     if not files:
         raise GaneError(f"{folder} holds no image files. pix2pix's layout puts each pair side by side (A left, B right) "
                         "in one image, in PATH/train and PATH/test.")
-    headers = _headers(files)
-    for path, (_, (w, h)) in zip(files, headers):
+    for path, (_, (w, h)) in zip(files, _headers(files)):
         if w != 2 * h:
             raise GaneError(f"{path} is {w}x{h}; an aligned pair is one image twice as wide as it is high, A on the left and "
                             "B on the right (pix2pix's layout). Fix or remove that file, or give two folders as "
                             "aligned:PATH_A,PATH_B.")
-    channels = _channels(files)
     notes: list[str] = []
-    side = _side([(h, h) for _, (_, h) in headers], opts, notes)
-    lefts, rights = [], []
-    for path, (_, (w, h)) in zip(files, headers):
-        im = _read(path, channels)
-        lefts.append(im.crop((0, 0, h, h)))
-        rights.append(im.crop((h, 0, 2 * h, h)))
-    data = PairedData(name, _to_tensor(lefts, side), _to_tensor(rights, side), None, None, aligned=True)
+    a = _domain(files, opts, notes, "A", box=lambda h: (0, 0, h, h))
+    b = _domain(files, opts, [], "B", box=lambda h: (h, 0, 2 * h, h))
+    data = PairedData(name, a, b, None, None, aligned=True)
     data.notes = notes
     return data
+
+
+def _by_stem(folder: Path, files: list[Path]) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for p in files:
+        if p.stem in out:
+            raise GaneError(f"{folder} holds both {out[p.stem].name} and {p.name}; aligned:PATH_A,PATH_B pairs images by their "
+                            "name without its extension, so each name must appear once in each folder.")
+        out[p.stem] = p
+    return out
 
 
 def _two_folders(a_dir: Path, b_dir: Path, opts: DataOptions, name: str) -> PairedData:
@@ -279,7 +301,7 @@ def _two_folders(a_dir: Path, b_dir: Path, opts: DataOptions, name: str) -> Pair
         if not f:
             raise GaneError(f"{d} {'holds no image files' if d.is_dir() else 'is not a folder'}. "
                             "aligned:PATH_A,PATH_B takes two folders of images with matching file names.")
-    na, nb = {p.stem: p for p in fa}, {p.stem: p for p in fb}
+    na, nb = _by_stem(a_dir, fa), _by_stem(b_dir, fb)
     if set(na) != set(nb):
         only_a, only_b = sorted(set(na) - set(nb)), sorted(set(nb) - set(na))
         raise GaneError(f"The two folders of aligned:{a_dir},{b_dir} do not hold the same file names ({len(fa)} in A, {len(fb)} in B"
@@ -287,12 +309,10 @@ def _two_folders(a_dir: Path, b_dir: Path, opts: DataOptions, name: str) -> Pair
                         + (f"; only in B: {', '.join(only_b[:3])}{', ...' if len(only_b) > 3 else ''}" if only_b else "")
                         + "). Each image of A needs its partner in B under the same name.")
     stems = sorted(na)
-    files_a, files_b = [na[s] for s in stems], [nb[s] for s in stems]
     notes: list[str] = []
-    side = _side([s for _, s in _headers(files_a)], opts, notes)
-    ca, cb = _channels(files_a), _channels(files_b)
-    data = PairedData(name, _to_tensor([_read(p, ca) for p in files_a], side), _to_tensor([_read(p, cb) for p in files_b], side),
-                      None, None, aligned=True)
+    a = _domain([na[s] for s in stems], opts, notes, "A")
+    b = _domain([nb[s] for s in stems], opts, notes, "B")
+    data = PairedData(name, a, b, None, None, aligned=True)
     data.notes = notes
     return data
 
@@ -304,6 +324,8 @@ def load_aligned(arg, opts: DataOptions, split: str):
     name = f"aligned:{arg}"
     if "," in arg:
         a, _, b = arg.partition(",")
+        if not a.strip() or not b.strip():
+            raise GaneError(f"{name} names {'no A folder' if not a.strip() else 'no B folder'}; write aligned:PATH_A,PATH_B.")
         if split != "train":
             raise GaneError(f"{name} is two folders, which hold one split; it has no {split!r} split.")
         return _two_folders(Path(a).expanduser(), Path(b).expanduser(), opts, name)
@@ -327,10 +349,8 @@ def load_unaligned(arg, opts: DataOptions, split: str):
     if missing:
         raise GaneError(f"{root} has no images in {' and '.join(f'{m}/' for m in missing)}. CycleGAN's layout is PATH/trainA, "
                         "PATH/trainB, PATH/testA and PATH/testB, one domain in each.")
-    files = [_image_files(d) for d in dirs]
     notes: list[str] = []
-    side = _side([s for f in files for _, s in _headers(f)], opts, notes)
-    a, b = (_to_tensor([_read(p, c) for p in f], side) for f, c in ((f, _channels(f)) for f in files))
+    a, b = (_domain(_image_files(d), opts, notes, d.name[-1]) for d in dirs)
     data = PairedData(f"unaligned:{arg}", a, b, None, None, aligned=False)
     data.notes = notes
     return data

@@ -270,17 +270,21 @@ class _ImageFiles(torch.utils.data.Dataset):
         path = self.files[i]
         try:
             with Image.open(path) as im:
-                im = _as_8bit(im).convert("L" if self.channels == 1 else "RGB")
-                w, h = im.size
-                s = min(w, h)
-                im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-                im = im.resize((self.size, self.size), Image.BICUBIC)
-                arr = np.asarray(im, dtype=np.uint8)
+                t = square_tensor(_as_8bit(im).convert("L" if self.channels == 1 else "RGB"), self.size)
         except (UnidentifiedImageError, OSError, ValueError) as e:
             raise _unreadable(path, e) from None
-        t = torch.from_numpy(arr.copy())
-        t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
         return t, self.labels[i]
+
+
+def square_tensor(im, size: int) -> torch.Tensor:
+    """A PIL image center-cropped to a square, resized to ``size`` (bicubic), as a uint8 CHW tensor."""
+    from PIL import Image
+
+    w, h = im.size
+    s = min(w, h)
+    im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).resize((size, size), Image.BICUBIC)
+    t = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
+    return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
 
 
 def _headers(files: list[Path]) -> list[tuple[str, tuple[int, int]]]:

@@ -22,8 +22,9 @@ def codes_of(model, x: torch.Tensor, encoder=None, method: str = "encoder", opti
     ``method`` of gane.inversion (optimize, hybrid; multicode finds no single code)."""
     if method == "encoder":
         if encoder is None and not model.has_encoder:
-            raise GaneError(f"The {model.name!r} family has no encoder of its own: fit one (gane fit-encoder RUN) and pass "
-                            "--encoder NAME, or find codes by optimisation (--invert optimize).")
+            from ..inversion.encoders import no_encoder_message
+
+            raise GaneError(no_encoder_message(model.name, "--invert encoder", None, "--invert"))
         with torch.no_grad():
             return (encoder or model.encode)(x)
     if method == "multicode":

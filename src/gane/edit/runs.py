@@ -15,10 +15,10 @@ from .constrained import codes_of, constrained_edit, nearest_neighbors
 from .interpolation import interpolate
 
 
-def _setup(run, ema, device, encoder, out, kind="edits"):
+def _setup(run, ema, device, encoder, out, kind="edits", invert="encoder"):
     from ..api import frozen_run
 
-    return frozen_run(run, ema, device, encoder, out, kind)
+    return frozen_run(run, ema, device, encoder, out, kind, [invert], flag="--invert")
 
 
 def _inversion(steps: int):
@@ -52,7 +52,7 @@ def edit(run, attribute: str, alphas=(-2, -1, 0, 1, 2), images=None, n: int = 8,
     if attributes_csv and not Path(attributes_csv).is_file():
         raise GaneError(f"The attribute table {attributes_csv} does not exist or is not a file. Pass a CSV with a file-name "
                         "column and boolean attribute columns (CelebA's list_attr_celeba.txt reads as it comes).")
-    loaded, fitted, folder = _setup(run, ema, device, encoder, out)
+    loaded, fitted, folder = _setup(run, ema, device, encoder, out, invert=invert)
     model = loaded.model
     _images_of(loaded, model)
     source = load_targets(loaded, images, max(pool, n))
@@ -89,7 +89,7 @@ def constrained(run, mask, target=None, value: float | None = None, images=None,
     from ..inversion.restore import mask_file
     from ..inversion.targets import load_targets
 
-    loaded, fitted, folder = _setup(run, ema, device, encoder, out)
+    loaded, fitted, folder = _setup(run, ema, device, encoder, out, invert=invert)
     model = loaded.model
     _images_of(loaded, model)
     c, h, w = model.info.shape
@@ -138,7 +138,7 @@ def interpolate_images(run, images=None, steps: int = 10, mode: str = "linear", 
         raise GaneError(f"--mode must be linear or spherical; got {mode!r}.")
     if steps < 2:
         raise GaneError(f"--steps must be at least 2 (the two ends); got {steps}.")
-    loaded, fitted, folder = _setup(run, ema, device, encoder, out)
+    loaded, fitted, folder = _setup(run, ema, device, encoder, out, invert=invert)
     model = loaded.model
     _images_of(loaded, model)
     group = 3 if arithmetic else 2
@@ -180,7 +180,7 @@ def neighbors(run, images=None, n: int = 8, k: int = 8, metric: str = "l2", pool
     nearest theirs (BigBiGAN's figure); with labels, the fraction of neighbours sharing the query's label."""
     from ..inversion.targets import load_targets
 
-    loaded, fitted, folder = _setup(run, ema, device, encoder, out)
+    loaded, fitted, folder = _setup(run, ema, device, encoder, out, invert=invert)
     model = loaded.model
     _images_of(loaded, model)
     queries = load_targets(loaded, images, n)

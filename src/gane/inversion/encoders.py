@@ -307,6 +307,18 @@ def _resume(partial: Path, config: dict, E: FittedEncoder, opt, log) -> int:
     return int(state["step"])
 
 
+def no_encoder_message(family: str, asked: str, run_dir: Path | None = None, flag: str = "--method") -> str:
+    """What to do when ``asked`` (e.g. "--method hybrid") needs an encoder and the family has none: the
+    fitted encoders of the run when there are some, else how to fit one."""
+    have = fitted_encoders(run_dir) if run_dir is not None else []
+    run = run_dir if run_dir is not None else "RUN"
+    how = (f"pass --encoder NAME (this run has: {', '.join(have)})" if have
+           else f"fit one first (gane fit-encoder {run} --method x-reconstruction) and pass --encoder x-reconstruction")
+    other = "optimize or multicode" if flag == "--method" else "optimize"
+    return (f"The {family!r} family has no encoder of its own, so {asked} needs one fitted to its generator: {how}; "
+            f"or use {flag} {other}.")
+
+
 def fitted_encoders(run_dir: Path) -> list[str]:
     base = Path(run_dir) / "encoders"
     return sorted(p.name for p in base.iterdir() if (p / "encoder.safetensors").exists() and not p.name.endswith((".partial", ".tmp"))) if base.is_dir() else []
@@ -336,12 +348,17 @@ def load_encoder(run_dir: Path, name: str, model, device="cpu", checkpoint: Path
         def say(state):
             return f"{state[0]} ({'moving average' if state[1] else 'raw weights'})"
 
+        saved = config.get("options") if isinstance(config.get("options"), dict) else {}
+        defaults = asdict(FitOptions())
+        flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in saved.items()
+                        if k in defaults and k not in ("progress", "checkpoint_every") and v is not None and v != defaults[k])
+        generator = Path(str(config.get("generator", "")))
+        old = generator if generator.parent != Path(".") else Path(run_dir) / "checkpoints" / generator
         raise GaneError(f"The encoder {name!r} was fitted to the generator of {say(fitted_to)}, and the generator loaded now is "
                         f"{say(now)}. Fit it again for this one: gane fit-encoder {run_dir} --method {config.get('method')} --name {name}"
-                        + (f" --steps {config['options']['steps']}" if isinstance(config.get("options"), dict) and "steps" in config["options"] else "")
-                        + (" --no-ema" if not now[1] else "")
-                        + (f"; or load the generator it was fitted to, by passing its checkpoint {config.get('generator')} as the run"
-                           if config.get("generator") and fitted_to[1] == now[1] else "") + ".")
+                        + flags + (" --no-ema" if not now[1] else "")
+                        + (f"; or use the generator it was fitted to, by passing its checkpoint {old} as the run"
+                           if config.get("generator") and old.is_dir() and fitted_to[1] == now[1] else "") + ".")
     from ..families.base import CodePart
 
     E = FittedEncoder(model.info, [CodePart(*p) for p in parts], width)

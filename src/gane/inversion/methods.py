@@ -14,8 +14,9 @@ def _encoded(model, x, encode, classes, categorical: str) -> torch.Tensor:
     """E(x) (``encode``, or the family's own E when None), with the class part set to ``classes``
     when they are given and kept fixed."""
     if encode is None and not model.has_encoder:
-        raise GaneError(f"The {model.name!r} family has no encoder of its own, so the encoder and hybrid methods need one "
-                        "fitted to its generator (gane fit-encoder RUN), or use --method optimize or multicode.")
+        from .encoders import no_encoder_message
+
+        raise GaneError(no_encoder_message(model.name, "the encoder or hybrid method"))
     with torch.no_grad():
         code = (encode or model.encode)(x)
     if code.shape[1] != model.code_dim:
