@@ -145,9 +145,8 @@ def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: s
     from .inversion import InversionOptions
     from .inversion.report import invert_run
 
-    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
+    names = _method_names(methods)
     _check_options(InversionOptions, options, "inversion")
-    names = list(dict.fromkeys(names))  # each method once
     loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "inversions", names)
     return invert_run(loaded, images, names, n, InversionOptions(**options), folder, log, encoder=fitted, encoder_name=encoder)
 
@@ -163,9 +162,8 @@ def restore(run: str | Path, task: str, images=None, methods="optimize", n: int 
     from .inversion import InversionOptions
     from .inversion.restore import DegradeOptions, restore_run
 
-    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
+    names = _method_names(methods)
     _check_options(InversionOptions, options, "restoration")
-    names = list(dict.fromkeys(names))  # each method once
     loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "restorations", names)
     return restore_run(loaded, task, images, names, n, InversionOptions(**options), DegradeOptions(mask, noise, factor, degrade_seed),
                        folder, fitted, encoder, log)
@@ -200,6 +198,12 @@ def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kin
     if folder is not None:  # an unwritable folder is said before the work, not after it
         check_writable(folder.parent if out == "auto" else folder, "results", "--out")
     return loaded, fitted, folder
+
+
+def _method_names(methods) -> list[str]:
+    """"a,b" or a list -> the method names, each once, in the order given."""
+    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
+    return list(dict.fromkeys(names))
 
 
 def _check_options(cls, options: dict, what: str) -> None:

@@ -67,17 +67,22 @@ def degrade(task: str, x: torch.Tensor, o: DegradeOptions | None = None) -> Degr
     return TASKS.get(task)(x, o)
 
 
+#: other spellings --mask accepts for its built-in masks
+MASK_ALIASES = {"center": "centre"}
+
+
 @TASKS.register("inpaint")
 def _inpaint(x, o):
-    mask = make_mask(o.mask, x, o.seed)  # (n, 1, H, W), 1 = known
+    kind = MASK_ALIASES.get(o.mask, o.mask)
+    mask = make_mask(kind, x, o.seed)  # (n, 1, H, W), 1 = known
     y = x * mask
 
     def operator(images):  # for all n images at once; restore() gives each batch its own rows
         return images * mask.to(images.device)
 
     filled = harmonic_fill(y, mask)
-    what = {"centre": "a centre square of half the side missing", "center": "a centre square of half the side missing", "rectangles": "random rectangles missing",
-            "strokes": "random strokes missing"}.get(o.mask, f"the white pixels of {o.mask} missing")
+    what = {"centre": "a centre square of half the side missing", "rectangles": "random rectangles missing",
+            "strokes": "random strokes missing"}.get(kind, f"the white pixels of {o.mask} missing")
     return Degradation("inpaint", y, operator, filled, {"harmonic fill": filled}, mask, what)
 
 
@@ -124,7 +129,7 @@ def make_mask(kind: str, x: torch.Tensor, seed: int) -> torch.Tensor:
     n, _, h, w = x.shape
     g = torch.Generator().manual_seed(seed)
     m = torch.ones(n, 1, h, w)
-    if kind in ("centre", "center"):
+    if kind == "centre":
         m[:, :, h // 4 : h // 4 + h // 2, w // 4 : w // 4 + w // 2] = 0
     elif kind == "rectangles":
         for i in range(n):
