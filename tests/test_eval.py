@@ -136,7 +136,11 @@ def test_a_weights_file_that_holds_code_is_refused_unread(tmp_path, capsys):
 
     path = tmp_path / "evil.pth"
     torch.save({"w": Payload()}, path)  # a real torch checkpoint whose pickle would call print when loaded in full
-    with pytest.raises(GaneError, match="Could not read Inception weights"):
+    import importlib.util
+
+    # without torch-fidelity (outside the test extra) the network is refused first; either way nothing is unpickled
+    said = "Could not read Inception weights" if importlib.util.find_spec("torch_fidelity") else "torch-fidelity"
+    with pytest.raises(GaneError, match=said):
         inception_features(path)
     assert "unpickled!" not in capsys.readouterr().out
 

@@ -499,3 +499,50 @@ def test_a_missing_attribute_table_is_named(bigan_run, capsys):
     code = main(["edit", str(bigan_run), "--attribute", "smile", "--attributes", "/no/such/table.csv", "--n", "2"])
     err = capsys.readouterr().err
     assert code == 2 and "/no/such/table.csv does not exist" in " ".join(err.split())
+
+
+# ----------------------------------------------------------------- devices
+
+DEVICE_COMMANDS = [["eval", "--metrics", "recon"], ["invert"], ["fit-encoder", "--method", "z-regression"],
+                   ["restore", "--task", "denoise"], ["edit", "--attribute", "thickness"], ["interpolate"], ["neighbors"]]
+
+
+@pytest.mark.parametrize("command", DEVICE_COMMANDS, ids=[c[0] for c in DEVICE_COMMANDS])
+def test_every_command_on_a_trained_run_refuses_a_device_it_cannot_use_before_the_work(bigan_run, tmp_path, capsys, command):
+    name, *rest = command
+    asked = ["tpu", "meta"] + ([] if torch.cuda.is_available() else ["cuda"])
+    out = [] if name in ("eval", "fit-encoder") else ["--out", str(tmp_path / "o")]
+    for device in asked:
+        code = main([name, str(bigan_run), *rest, *out, "--device", device])
+        err = " ".join(capsys.readouterr().err.split())
+        assert code == 2, err
+        assert ("no CUDA GPU" if device == "cuda" else f"Unknown device {device!r}") in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists() and not (bigan_run / "encoders" / "z-regression").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_inversion_restoration_editing_and_fitting_run_on_the_gpu_as_on_the_cpu(bigan_run, gan_run, tmp_path):
+    from gane.edit import constrained, edit, interpolate_images, neighbors
+
+    kw = dict(n=4, out=None, steps=3, codes=2, features="domain")
+    on = {d: gane.invert(bigan_run, "test", "encoder,optimize,hybrid,multicode", device=d, **kw) for d in ("cpu", "cuda")}
+    for method, q in on["cpu"].quality.items():  # the same starts and steps; TF32 convolutions differ in the last digits
+        assert abs(q["psnr"] - on["cuda"].quality[method]["psnr"]) < 0.5, method
+        assert abs(q["agreement"] - on["cuda"].quality[method]["agreement"]) <= 0.25, method
+    assert all(r.images.device.type == "cuda" for r in on["cuda"].results.values())
+    restored = gane.restore(bigan_run, "inpaint", "test", "hybrid,multicode", n=3, out=tmp_path / "r", steps=2, codes=2, device="cuda")
+    assert set(restored.quality) >= {"hybrid", "multicode"} and (tmp_path / "r" / "grid.png").exists()
+    folder = gane.fit_encoder(gan_run, "x-reconstruction", name="on-gpu", steps=3, batch_size=8, device="cuda")
+    assert json.loads((folder / "config.json").read_text())["method"] == "x-reconstruction"
+    assert main(["invert", str(gan_run), "--method", "hybrid", "--encoder", "on-gpu", "--n", "2", "--steps", "2",
+                 "--device", "cuda", "--out", str(tmp_path / "i")]) == 0
+    assert edit(bigan_run, "brightness", (-1, 0, 1), n=2, pool=16, out=None, device="cuda")["strip"].shape == (2, 3, 1, 28, 28)
+    mask = tmp_path / "mask.png"
+    from PIL import Image
+
+    Image.fromarray(np.pad(np.full((8, 8), 255, np.uint8), 10)).save(mask)
+    rec = constrained(bigan_run, mask, value=1.0, n=2, steps=5, out=None, device="cuda")
+    assert rec["target_error_after"] < rec["target_error_before"]
+    assert interpolate_images(bigan_run, steps=3, out=None, device="cuda")["rows"].shape[1] == 5
+    assert neighbors(bigan_run, n=2, k=2, pool_n=16, out=None, device="cuda")["indices"].shape == (2, 2)
+    assert main(["eval", str(bigan_run), "--metrics", "recon", "--n", "16", "--device", "cuda"]) == 0

@@ -121,3 +121,13 @@ def test_mean_and_standard_error_cells():
     assert mean_cell([1.0, 2.0, 3.0], "{:.2f}") == "2.00 ± 0.58"
     assert mean_cell([0.5, float("inf")], "{:.2f}") == "0.50 (1 inf)"
     assert mean_cell([97.0], "{:.1f}", "%") == "97.0%"
+
+
+def test_the_suite_command_names_every_registered_suite_in_its_help():
+    from click.testing import CliRunner
+
+    from gane.cli import cli
+
+    r = CliRunner().invoke(cli, ["bench", "suite", "--help"], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    assert [name for name in SUITES if name not in r.output] == []

@@ -10,6 +10,7 @@ import torch
 
 from .config import resolve
 from .data import DATASETS, Data, DataInfo, DataOptions, load_data, parse_spec
+from .device import resolve_device
 from .errors import GaneError, check_writable
 from .families import FAMILIES, Family, build_family
 from .train import TrainResult, latest_checkpoint, train_run
@@ -52,8 +53,9 @@ class Run:
 
 def load_run(path: str | Path, ema: bool = True, device: str | torch.device = "cpu", frozen: bool = False) -> Run:
     """Rebuild a trained model from a run folder (its latest checkpoint) or one checkpoint folder,
-    keeping the checkpoint's path and config beside it (see :func:`load`)."""
-    path = Path(path)
+    keeping the checkpoint's path and config beside it (see :func:`load`). ``device``: a torch device,
+    or "auto" for the CUDA GPU when there is one."""
+    path, device = Path(path), resolve_device(device)
     if not path.exists():
         raise GaneError(f"{path} does not exist. Pass a run folder (runs/NAME) or one of its checkpoints.")
     if not path.is_dir():
@@ -119,7 +121,7 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
             log(f"{spec} has no {split!r} split; judging against its {splits[0]!r} split")
         split = splits[0]
     ctx = MetricContext(loaded.model, spec, split, n, seed, train_n=train_n, features_kind=features,
-                        inception_weights=inception_weights, options=options, device=device)
+                        inception_weights=inception_weights, options=options, device=loaded.model.device)
     ctx.preload(split, reals)
     check_applicable(names, ctx)
     t = time.perf_counter()
@@ -190,7 +192,7 @@ def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kin
     from .inversion.report import next_folder
 
     loaded = load_run(run, ema, device, frozen=True)
-    fitted = None if encoder is None else load_encoder(_run_dir(loaded), encoder, loaded.model, device, loaded.checkpoint, ema)
+    fitted = None if encoder is None else load_encoder(_run_dir(loaded), encoder, loaded.model, loaded.model.device, loaded.checkpoint, ema)
     needing = [m for m in methods if m in ("encoder", "hybrid")]
     if needing and fitted is None and not loaded.model.has_encoder:
         raise GaneError(no_encoder_message(loaded.model.name, f"{flag} {','.join(needing)}", _run_dir(loaded), flag))

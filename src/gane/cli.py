@@ -205,6 +205,12 @@ class _EvalCommand(click.Command):
                                 for name, m in METRICS.items()])
 
 
+def _device_option(f):
+    from .device import DEVICE_HELP
+
+    return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(f)
+
+
 @cli.command("eval", cls=_EvalCommand)
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--metrics", "metric_names", required=True, help="comma-separated metric names (listed below), e.g. fd,kid,pr,recon")
@@ -219,7 +225,8 @@ class _EvalCommand(click.Command):
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="seed of the samples")
 @click.option("--train-n", type=click.IntRange(min=2), default=10_000, show_default=True, help="labelled train examples knn and probe learn from")
 @click.option("--no-ema", is_flag=True, help="judge the raw networks even if the run kept a moving average")
-def eval_(run, metric_names, split, n, data, features, inception_weights, seed, train_n, no_ema):
+@_device_option
+def eval_(run, metric_names, split, n, data, features, inception_weights, seed, train_n, no_ema, device):
     """Judge a trained run with registered metrics: prints a table and appends it to RUN/metrics.json.
 
     Example: `gane eval runs/bigan-mnist-5k --metrics fd,kid,pr,recon,knn`.
@@ -230,7 +237,7 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
         features = "inception"
     rec = evaluate(run, metric_names, split=split, n=n, data=data, features=features,
                    inception_weights=str(inception_weights) if inception_weights else None, seed=seed, train_n=train_n,
-                   ema=not no_ema, log=lambda msg: click.echo(f"gane: {msg}"))
+                   ema=not no_ema, device=device, log=lambda msg: click.echo(f"gane: {msg}"))
     from .api import metrics_file
 
     step = f"step {rec['step']}" if rec["step"] is not None else rec["checkpoint"]
@@ -274,15 +281,16 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
 @click.option("--encoder", default=None, metavar="NAME",
               help="encoder and hybrid: an encoder fitted with `gane fit-encoder` (default: the family's own E)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
+@_device_option
 def invert(run, images, methods, n, steps, lr, optimizer, pixel, features, feature_weight, prior_weight, categorical, codes, layer,
-           batch_size, seed, out, encoder, no_ema):
+           batch_size, seed, out, encoder, no_ema, device):
     """Invert real images into a trained run's frozen generator: grid, PSNR curve and a table of each method.
 
     Example: `gane invert runs/bigan-mnist-5k --method encoder,optimize,hybrid,multicode --n 64`.
     """
     from .api import invert as invert_images
 
-    report = invert_images(run, list(images) or None, methods, n, out if out is not None else "auto", encoder=encoder, ema=not no_ema,
+    report = invert_images(run, list(images) or None, methods, n, out if out is not None else "auto", encoder=encoder, ema=not no_ema, device=device,
                            log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr, optimizer=optimizer, pixel=pixel, features=features,
                            feature_weight=feature_weight, prior_weight=prior_weight, categorical=categorical, codes=codes,
                            layer=layer, batch_size=batch_size, seed=seed, curve_every=max(1, steps // 20), progress=True)
@@ -310,7 +318,9 @@ def invert(run, images, methods, n, steps, lr, optimizer, pixel, features, featu
 @click.option("--code-weight", type=click.FloatRange(min=0), default=1.0, show_default=True, help="domain-guided: weight of E(G(z)) = z")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--no-ema", is_flag=True, help="fit to the raw generator even if the run kept a moving average")
-def fit_encoder_(run, method, name, steps, lr, batch_size, width, features, feature_weight, realism_weight, code_weight, seed, no_ema):
+@_device_option
+def fit_encoder_(run, method, name, steps, lr, batch_size, width, features, feature_weight, realism_weight, code_weight, seed, no_ema,
+                 device):
     """Fit an encoder to a trained run's frozen generator; saved into the run as RUN/encoders/NAME.
 
     An interrupted fit resumes when run again with the same settings. Example:
@@ -321,7 +331,7 @@ def fit_encoder_(run, method, name, steps, lr, batch_size, width, features, feat
 
     from .api import fit_encoder
 
-    folder = fit_encoder(run, method, name, ema=not no_ema, log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr,
+    folder = fit_encoder(run, method, name, ema=not no_ema, device=device, log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr,
                          batch_size=batch_size, width=width, features=features, feature_weight=feature_weight,
                          realism_weight=realism_weight, code_weight=code_weight, seed=seed, progress=True)
     final = json.loads((folder / "config.json").read_text()).get("final", {})
@@ -352,7 +362,9 @@ def fit_encoder_(run, method, name, steps, lr, batch_size, width, features, feat
 @click.option("--encoder", default=None, metavar="NAME", help="encoder and hybrid: a fitted encoder (default: the family's own)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for grid.png and restore.json (default RUN/restorations/N)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
-def restore(run, task, mask, noise, factor, images, methods, n, steps, lr, prior_weight, codes, layer, seed, encoder, out, no_ema):
+@_device_option
+def restore(run, task, mask, noise, factor, images, methods, n, steps, lr, prior_weight, codes, layer, seed, encoder, out, no_ema,
+            device):
     """Restore degraded images through a trained run's frozen generator, beside each task's classical baseline.
 
     Example: `gane restore runs/bigan-mnist-5k --task inpaint --mask strokes --method hybrid,multicode`.
@@ -361,7 +373,7 @@ def restore(run, task, mask, noise, factor, images, methods, n, steps, lr, prior
     from .inversion.restore import table
 
     result = restore_images(run, task, list(images) or None, methods, n, out if out is not None else "auto", encoder=encoder,
-                            mask=mask, noise=noise, factor=factor, degrade_seed=seed, ema=not no_ema,
+                            mask=mask, noise=noise, factor=factor, degrade_seed=seed, ema=not no_ema, device=device,
                             log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr, prior_weight=prior_weight,
                             codes=codes, layer=layer, seed=seed, progress=True)
     click.echo(f"\n{task} ({result.degradation.description}), against the clean images:\n{table(result)}")
@@ -409,8 +421,9 @@ def _codes_options(f):
 @_codes_options
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
+@_device_option
 def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edit_image, edit_value, steps, code_weight,
-         realism_weight, encoder, invert_method, invert_steps, out, no_ema):
+         realism_weight, encoder, invert_method, invert_steps, out, no_ema, device):
     """Edit images through the code space: along an attribute vector, or by a painted constraint (iGAN).
 
     Examples: `gane edit runs/b --attribute thickness`, `gane edit runs/b --attribute label=7 --alphas 0,0.5,1,1.5`,
@@ -426,7 +439,7 @@ def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edi
         _refuse_unused(click.get_current_context(), "--attribute", ["alphas", "pool", "attributes_csv"])
         rec = constrained(run, edit_mask, edit_image, edit_value, list(images) or None, n, steps, code_weight=code_weight,
                           realism_weight=realism_weight, encoder=encoder, invert=invert_method, invert_steps=invert_steps,
-                          out=target, ema=not no_ema)
+                          out=target, ema=not no_ema, device=device)
         click.echo(f"gane: inside the mask the squared error to the target went from {rec['target_error_before']:.4f} to "
                    f"{rec['target_error_after']:.4f}; outside it the image moved by {rec['change_outside']:.4f} (mean squared)")
         click.echo(f"gane: wrote constrained.png (one row per image; columns: the image, its reconstruction, the edit asked, the result) to {rec['folder']}")
@@ -442,7 +455,7 @@ def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edi
     if len(set(steps_along)) < 2 or not all(math.isfinite(a) for a in steps_along):
         raise GaneError(f"--alphas takes at least two different finite numbers, comma-separated (e.g. -2,-1,0,1,2); got {alphas!r}.")
     rec = attribute_edit(run, attribute, steps_along, list(images) or None, n, pool, attributes_csv, encoder, invert_method,
-                         target, ema=not no_ema, invert_steps=invert_steps)
+                         target, ema=not no_ema, device=device, invert_steps=invert_steps)
     click.echo(f"gane: attribute vector of {rec['set']} ({rec['images_in_set']} of {rec['images']} images)")
     click.echo("gane: how far the edit moves each computed attribute (standard deviations per unit alpha): "
                + ", ".join(f"{k} {v:+.2f}" if v is not None else f"{k} n/a (the same in every image)" for k, v in rec["moves"].items()))
@@ -458,7 +471,8 @@ def edit(run, attribute, attributes_csv, alphas, images, n, pool, edit_mask, edi
 @_codes_options
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
-def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, invert_steps, out, no_ema):
+@_device_option
+def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, invert_steps, out, no_ema, device):
     """Interpolate between images in code space (linear or spherical), or do vector arithmetic a - b + c."""
     from .edit import interpolate_images
 
@@ -467,7 +481,7 @@ def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, i
     if arithmetic:
         _refuse_unused(ctx, "interpolation (without --arithmetic)", ["steps", "mode"])
     rec = interpolate_images(run, list(images) or None, steps, mode, arithmetic, encoder, invert_method,
-                             out if out is not None else "auto", ema=not no_ema, invert_steps=invert_steps)
+                             out if out is not None else "auto", ema=not no_ema, device=device, invert_steps=invert_steps)
     what = "arithmetic.png (each row: a, b, c as reconstructed, then a - b + c)" if arithmetic else \
         f"interpolation.png (each row: the first image, {steps} {mode} steps, the second image)"
     click.echo(f"gane: wrote {what} to {rec['folder']}")
@@ -484,13 +498,14 @@ def interpolate_(run, images, steps, mode, arithmetic, encoder, invert_method, i
 @_codes_options
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for the picture and JSON (default RUN/edits/N)")
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
-def neighbors(run, images, n, k, metric, pool, pool_n, encoder, invert_method, invert_steps, out, no_ema):
+@_device_option
+def neighbors(run, images, n, k, metric, pool, pool_n, encoder, invert_method, invert_steps, out, no_ema, device):
     """Nearest neighbours of query images in code space: each query, then its k nearest images of the pool."""
     from .edit import neighbors as find
 
     _refuse_unused(click.get_current_context(), "--invert optimize or hybrid" if invert_method == "encoder" else None, ["invert_steps"])
     rec = find(run, list(images) or None, n, k, metric, pool, pool_n, encoder, invert_method, out if out is not None else "auto",
-               ema=not no_ema, invert_steps=invert_steps)
+               ema=not no_ema, device=device, invert_steps=invert_steps)
     same = f"; {rec['same_label']:.1%} of neighbours share their query's label" if "same_label" in rec else ""
     click.echo(f"gane: wrote neighbors.png (each row: a query, then its {rec['k']} nearest in {metric}) to {rec['folder']}{same}")
 
@@ -580,7 +595,8 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
 @click.option("--width", type=click.FloatRange(min=0, min_open=True), default=None,
               help="suites with their own protocol: width multiplier of the protocol's networks")
 def bench_suite(name, datasets, runs, results, fresh, families, seeds, steps, width):
-    """Reproduce a published table at gane's scale: modes-2d, stacked-mnist, representation, fidelity, claims.
+    """Reproduce a published table or a lecture's claim at gane's scale: modes-2d, stacked-mnist,
+    representation, fidelity, claims, inversion.
 
     Our rows beside the quoted ones, with the command, the wall time and where our protocol differs,
     written to RESULTS/NAME.md (+ .json). Runs are reused when finished, resumed when interrupted.

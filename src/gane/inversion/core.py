@@ -323,6 +323,8 @@ def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionO
     finally:
         if bar is not None:
             bar.close()
+    if device.type == "cuda":  # the GPU's queued work is part of the time
+        torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start
     curve = _merge_curves(curves)
     extra = {k: torch.cat([e[k] for e in extras]) for k in extras[0]} if extras and extras[0] else {}

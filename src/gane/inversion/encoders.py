@@ -324,10 +324,10 @@ def fitted_encoders(run_dir: Path) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / "encoder.safetensors").exists() and not p.name.endswith((".partial", ".tmp"))) if base.is_dir() else []
 
 
-def load_encoder(run_dir: Path, name: str, model, device="cpu", checkpoint: Path | None = None, ema: bool | None = None) -> FittedEncoder:
+def load_encoder(run_dir: Path, name: str, model, device=None, checkpoint: Path | None = None, ema: bool | None = None) -> FittedEncoder:
     """A fitted encoder of this run, in eval mode with its weights frozen; a clear error naming the ones
     there are, and (given the ``checkpoint`` and ``ema`` the generator was loaded with) when it was
-    fitted to another state of the generator."""
+    fitted to another state of the generator. It goes to ``device`` (default: where ``model`` is)."""
     from ..train.checkpoint import load_module_state
 
     folder = encoder_dir(run_dir, name)
@@ -363,4 +363,4 @@ def load_encoder(run_dir: Path, name: str, model, device="cpu", checkpoint: Path
 
     E = FittedEncoder(model.info, [CodePart(*p) for p in parts], width)
     load_module_state(E, folder / "encoder.safetensors", "encoder", "encoder weights")
-    return E.to(device).eval().requires_grad_(False)
+    return E.to(device if device is not None else model.device).eval().requires_grad_(False)

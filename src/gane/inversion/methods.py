@@ -106,5 +106,5 @@ def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=Non
         images = model.decode_from(mix(c), layer, c[:n])
         per_target = c.view(k, n, -1).transpose(0, 1)  # (n, k, code_dim)
         return Inversion("multicode", images, None, 0.0, curve,
-                         {"codes": per_target.detach(), "weights": importance().detach().transpose(0, 1), "layer": torch.full((n,), layer)})
+                         {"codes": per_target.detach(), "weights": importance().detach().transpose(0, 1), "layer": torch.full((n,), layer, device=per_target.device)})
 

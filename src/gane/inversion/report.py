@@ -47,8 +47,9 @@ def judge(x_hat: torch.Tensor, x: torch.Tensor, labels: torch.Tensor | None, cla
 
         out["ssim"] = float(structural_similarity_index_measure(x_hat.clamp(-1, 1).float(), x.float(), data_range=2.0))
     if classifier is not None:
+        dev = next(classifier.net.parameters()).device
         with torch.no_grad():
-            out["feature_distance"] = float((classifier.net.embed(x_hat) - classifier.net.embed(x)).norm(dim=1).mean())
+            out["feature_distance"] = float((classifier.net.embed(x_hat.to(dev)) - classifier.net.embed(x.to(dev))).norm(dim=1).mean())
         if labels is not None and int(labels.min()) >= 0:
             out["agreement"] = classifier.agreement(x_hat, labels)
     return out
@@ -70,7 +71,7 @@ def run_classifier(run, log=None):
         if log:
             log(f"no domain classifier for {train.get('data')} ({e}); feature distance and class agreement are left out")
         return None
-    clf.net.eval().requires_grad_(False)
+    clf.net.to(run.model.device).eval().requires_grad_(False)  # its features sit in the objective, beside G
     return clf
 
 

@@ -73,7 +73,7 @@ def inversion_suite(opts: SuiteOptions) -> Report:
         curves, grids = {}, []
         for fam in fams:
             run_dir, _ = preset_run(fam, data, families_runs(opts.runs, data), budget(data), opts.fresh, log=opts.log)
-            run = load_run(run_dir, frozen=True)
+            run = load_run(run_dir, frozen=True, device="auto")  # the GPU when there is one: the table says which
             model = run.model
             clf = run_classifier(run)
             targets = load_targets(run, "test", TARGETS)
@@ -235,13 +235,13 @@ def _codes_sweep(model, x, table: Table, fam: str) -> dict[int, float]:
     out = {}
     for n in CODES:
         res = invert(model, x, "multicode", InversionOptions(steps=SWEEP_STEPS, codes=n))
-        out[n] = float(psnr(res.images, x).mean())
+        out[n] = float(psnr(res.images.cpu(), x).mean())
         table.rows.append([f"`{fam}`", str(n), str(mid), f"{out[n]:.2f}", f"{judge(res.images.cpu(), x, None, None).get('ssim', float('nan')):.3f}"])
     for layer in range(1, model.generator_layers):
         if layer == mid:
             continue
         res = invert(model, x, "multicode", InversionOptions(steps=SWEEP_STEPS, codes=4, layer=layer))
-        table.rows.append([f"`{fam}`", "4", str(layer), f"{float(psnr(res.images, x).mean()):.2f}",
+        table.rows.append([f"`{fam}`", "4", str(layer), f"{float(psnr(res.images.cpu(), x).mean()):.2f}",
                            f"{judge(res.images.cpu(), x, None, None).get('ssim', float('nan')):.3f}"])
     return out
 

@@ -23,6 +23,7 @@ import torch
 from ..config import DEFAULT_STEPS, RunConfig, default_run_dir, preset_for
 from ..data import DataOptions, EpochSampler, load_data
 from .. import nets
+from ..device import resolve_device as pick_device
 from ..errors import GaneError, TrainingDiverged
 from ..families import Family, build_family
 from ..metrics.core import append_record
@@ -32,19 +33,7 @@ from .step import EMA, GraphedStep, StepRunner, make_optimizer, phase_parameters
 
 
 def resolve_device(name: str, dist: Distributed) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", dist.local_rank)
-        return torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise GaneError(f"Unknown device {name!r}. Use auto, cpu, cuda, cuda:N or mps.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise GaneError(f"--device {name} was asked for, but this machine has no CUDA GPU. Use --device cpu (or auto).")
-    if dev.type == "cuda" and dist.world > 1:
-        dev = torch.device("cuda", dist.local_rank)
-    return dev
+    return pick_device(name, dist.local_rank, dist.world)
 
 
 def seed_everything(seed: int) -> None:
