@@ -131,3 +131,25 @@ def test_the_suite_command_names_every_registered_suite_in_its_help():
     r = CliRunner().invoke(cli, ["bench", "suite", "--help"], terminal_width=200)
     assert r.exit_code == 0, r.output
     assert [name for name in SUITES if name not in r.output] == []
+
+
+def test_translation_trains_each_objective_and_model_and_judges_them_on_one_page(tmp_path, monkeypatch):
+    import gane.suites.translation as translation
+
+    monkeypatch.setattr(translation, "TEST", 40)
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    assert main(["bench", "suite", "translation", "--data", "mnist-5k", "--steps", "4", "--width", "0.05",
+                 "--runs", str(runs), "--results", str(results)]) == 0
+    text = (results / "translation.md").read_text()
+    for row in ("| edges2digits | L1 alone |", "| edges2digits | cGAN alone |", "| edges2digits | L1 + cGAN |",
+                "| lowres2digits | bicubic upsampling |", "| lowres2digits | SRGAN |", "| masked2digits | mean fill |",
+                "| masked2digits | context encoder (L2) |", "| cyclegan |", "| unit |", "| cgan-encoder |"):
+        assert row in text, row
+    assert (results / "translation" / "examples.png").stat().st_size > 0
+    numbers = json.loads((results / "translation.json").read_text())
+    assert set(numbers["edges2digits"]) == {"L1 alone", "cGAN alone", "L1 + cGAN"}
+    assert {"agreement", "fd"} <= set(numbers["digits2styled"]["unit"]["A to B"])
+    config = json.loads((runs / "translation" / "pix2pix-edges2digits-l1" / "pix2pix" / "config.json").read_text())
+    assert config["model"]["adv"] == 0.0 and config["model"]["width"] == 0.05 and config["train"]["steps"] == 4
+    config = json.loads((runs / "translation" / "cgan-encoder-digits2styled-default" / "cgan-encoder" / "config.json").read_text())
+    assert config["model"]["gan_steps"] == 3  # the encoder is fitted in the last quarter

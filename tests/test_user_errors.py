@@ -16,7 +16,7 @@ from gane.cli import _paragraph, main
 from gane.config import TrainConfig, resolve
 from gane.data import Batch, DataInfo, DataOptions, load_data
 from gane.errors import GaneError
-from gane.families import FAMILIES, build_family, make_config
+from gane.families import FAMILIES, build_family, generative_families, make_config
 from gane.fields import field_kind, flag
 from gane.nets import check_batch_for_batch_norm
 from test_cli import TINY, assert_user_error, run
@@ -186,7 +186,7 @@ def test_help_never_breaks_inside_an_option_name(family, capsys):
 def test_batch_of_one_is_refused_exactly_where_batch_norm_cannot_train():
     """The check refuses a batch of one for a model iff one training step on such a batch fails in torch."""
     info = DataInfo("image", (1, 28, 28), 4)
-    for name in FAMILIES.names():
+    for name in generative_families():
         model = build_family(name, {"width": 0.125, "z_dim": 4}, info)
         try:
             for phase in model.phases():

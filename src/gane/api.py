@@ -13,6 +13,7 @@ from .data import DATASETS, Data, DataInfo, DataOptions, load_data, parse_spec
 from .device import resolve_device
 from .errors import GaneError, check_writable
 from .families import FAMILIES, Family, build_family
+from . import translate  # noqa: F401  (registers the translation models beside the families)
 from .train import TrainResult, latest_checkpoint, train_run
 from .train.checkpoint import load_module_state
 
@@ -184,6 +185,20 @@ def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool
     return fit(load_run(run, ema, device, frozen=True), method, name, FitOptions(**options), log, ema)
 
 
+def translate_images(run: str | Path, images=None, to: str = "B", n: int = 16, out: str | Path | None = "auto", grid: bool = False,
+              ema: bool = True, device: str | torch.device = "cpu"):
+    """Translate images with a trained translation run (pix2pix, cyclegan, ...) into domain ``to``.
+    ``images``: None or "test"/"train" (that split of the run's data, its domain A for ``to="B"``), a
+    dataset name (a two-domain task, or images of the source domain's shape; its test split), or
+    folders and image files (resized and converted to the source domain's shape, with a note). Writes
+    one PNG per translation (the source file's name, or the dataset index) into ``out`` (RUN/translations/N
+    for "auto", nothing for None), and with ``grid`` a grid.png of sources above translations (and the
+    true targets, for aligned data). Returns a :class:`gane.translate.run.Translation`."""
+    from .translate.run import translate_run
+
+    return translate_run(load_run(run, ema, device, frozen=True), images, to, n, out, grid)
+
+
 def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kind: str, methods=(), flag: str = "--method"):
     """The run loaded frozen, its fitted encoder ``encoder`` (None: the family's own E), and the folder
     to write into: ``out``, or RUN/KIND/N (a new N) for "auto", or None to write nothing. ``methods``
@@ -192,6 +207,9 @@ def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kin
     from .inversion.report import next_folder
 
     loaded = load_run(run, ema, device, frozen=True)
+    if loaded.model.translates:
+        raise GaneError(f"{run} is a translation run ({loaded.model.name}): it maps images between two domains and has no "
+                        f"generator code to invert, restore or edit through. Use `gane translate {run} --images SRC`.")
     fitted = None if encoder is None else load_encoder(_run_dir(loaded), encoder, loaded.model, loaded.model.device, loaded.checkpoint, ema)
     needing = [m for m in methods if m in ("encoder", "hybrid")]
     if needing and fitted is None and not loaded.model.has_encoder:

@@ -63,7 +63,7 @@ def plain_loop(family: str, model_options: dict, data_spec: str, steps: int, bat
             idx = torch.randint(0, len(x_all), (batch_size,), device=device)
             batch = Batch(images_to_float(x_all[idx]), y_all[idx] if y_all is not None else None)
             for p in phases:
-                if step % p.every:
+                if not p.due(step):
                     continue
                 train_only(model, p)
                 loss, _ = p.loss(batch)

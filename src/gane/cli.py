@@ -65,7 +65,7 @@ class FamilyGroup(click.Group):
             result = train(name, **kwargs)
             if result.already_done:  # the trainer said so
                 return
-            made = [f for f in ("samples.png", "reconstructions.png") if (result.run_dir / f).exists()]  # no encoder, no reconstructions
+            made = [f for f in ("samples.png", "reconstructions.png", "translations.png") if (result.run_dir / f).exists()]
             click.echo(
                 f"gane: {result.step} steps, {result.images_seen:,} images seen, {result.images_per_second:,.0f} images/s. "
                 f"Run folder: {result.run_dir} ({', '.join(made + ['checkpoints/'])}; "
@@ -510,6 +510,38 @@ def neighbors(run, images, n, k, metric, pool, pool_n, encoder, invert_method, i
     click.echo(f"gane: wrote neighbors.png (each row: a query, then its {rec['k']} nearest in {metric}) to {rec['folder']}{same}")
 
 
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--images", "images", multiple=True,
+              help="what to translate: test or train (that split of the run's task; default test), a dataset name (a "
+                   "two-domain task, or images of the source domain's shape), or folders and image files (resized to fit)")
+@click.option("--to", "to", type=click.Choice(["A", "B"]), default="B", show_default=True,
+              help="the domain to translate into (A: two-way models only, from images of B)")
+@click.option("--n", type=click.IntRange(min=1), default=16, show_default=True, help="images taken from a split or dataset (files: the first N)")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="folder for the PNG files (default RUN/translations/N, a new N each time)")
+@click.option("--grid", is_flag=True, help="also write grid.png: sources above their translations (and the true targets, for aligned data)")
+@_device_option
+@click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
+def translate(run, images, to, n, out, grid, device, no_ema):
+    """Translate images with a trained translation run (pix2pix, cyclegan, ...): one PNG per image.
+
+    Examples: `gane translate runs/pix2pix-edges2digits --grid`,
+    `gane translate runs/cyclegan-digits2styled --to A --images photos/ --out styled-back`.
+    """
+    from .api import translate_images
+
+    result = translate_images(run, list(images) or None, to, n, out if out is not None else "auto", grid, ema=not no_ema, device=device)
+    for note in result.notes:
+        click.echo(f"gane: note: {note}")
+    against = ""
+    if result.quality:
+        against = f"; against the true targets: L1 {result.quality['l1']:.4f}, PSNR {result.quality['psnr']:.2f} dB"
+    source = "A" if to == "B" else "B"
+    click.echo(f"gane: translated {result.source} ({source} -> {to}){against}")
+    click.echo(f"gane: wrote {len(result.names)} PNG files{' and grid.png' if grid else ''} to {result.folder}")
+
+
 @cli.command("list")
 @click.option("--data-root", default=None, help="also look for dataset files here")
 def list_(data_root):
@@ -519,9 +551,16 @@ def list_(data_root):
     from .data import DataOptions
     from .losses import ADVERSARIAL_LOSSES
 
+    from .families import FAMILIES
+
     click.echo("Families (gane train FAMILY --help for options):")
     for name, desc in families().items():
-        click.echo(f"  {name:<10} {desc}")
+        if not FAMILIES.get(name).translates:
+            click.echo(f"  {name:<10} {desc}")
+    click.echo("\nTranslation models (gane train MODEL --data TASK, then gane translate RUN):")
+    for name, desc in families().items():
+        if FAMILIES.get(name).translates:
+            click.echo(f"  {name:<16} {desc}")
     click.echo("\nDatasets (--data NAME):")
     for name, d in datasets(DataOptions(data_root=data_root)).items():
         shown = f"{name}[:SPEC]" if d["takes_path"] == "optional" else f"{name}:PATH" if d["takes_path"] else name

@@ -90,7 +90,7 @@ def resolve(family: str, **options) -> RunConfig:
     cls = FAMILIES.get(family)
     given = {k: v for k, v in options.items() if v is not None}
     saved = _saved_run(family, given) if given.get("resume") else None
-    data = given.get("data") or (saved["train"]["data"] if saved else TrainConfig.data)
+    data = given.get("data") or (saved["train"]["data"] if saved else getattr(cls, "default_data", TrainConfig.data))
     preset = preset_for(family, data)
     model_opts = dict(preset.model) if preset else {}
     train_opts = dict(preset.train) if preset else {}
@@ -116,7 +116,8 @@ def resolve(family: str, **options) -> RunConfig:
         train_opts.pop("steps", None)
     if "steps" in given and "epochs" not in given:
         train_opts.pop("epochs", None)
-    train_opts.setdefault("out", str(default_run_dir(family, train_opts.get("data", TrainConfig.data))))
+    train_opts.setdefault("data", data)  # the family's own default dataset when none was given (translators: a two-domain one)
+    train_opts.setdefault("out", str(default_run_dir(family, train_opts["data"])))
     if saved and "steps" not in given and "epochs" not in given:
         train_opts["steps"], train_opts["epochs"] = saved["train"].get("steps"), saved["train"].get("epochs")
     train = make_config(TrainConfig, train_opts, what="the trainer")
@@ -136,7 +137,8 @@ def _saved_run(family: str, given: dict) -> dict | None:
     config.json (a run stopped before its first checkpoint). None when there is neither."""
     from .train.checkpoint import latest_checkpoint  # the trainer imports this module
 
-    run_dir = Path(given["out"]) if given.get("out") else default_run_dir(family, given.get("data", TrainConfig.data))
+    default = getattr(FAMILIES.get(family), "default_data", TrainConfig.data)
+    run_dir = Path(given["out"]) if given.get("out") else default_run_dir(family, given.get("data", default))
     ckpt = latest_checkpoint(run_dir)
     path = ckpt / "config.json" if ckpt is not None else run_dir / "config.json"
     if not path.exists():

@@ -70,6 +70,25 @@ def save_reconstructions(real: torch.Tensor, recon: torch.Tensor, path: Path, pe
     return save_images(interleave_rows(real, recon, per_row), path, nrow=per_row)
 
 
+def stack_rows(rows: list[torch.Tensor]) -> torch.Tensor:
+    """Rows of images (each (n, C, H, W), the same n) as one batch for a grid of n columns: every row
+    brought to the largest side (nearest neighbour, so small sources show their pixels) and to three
+    channels when any row has colour (grey repeated)."""
+    import torch.nn.functional as F
+
+    side = max(r.shape[-1] for r in rows)
+    colour = max(r.shape[1] for r in rows)
+    out = []
+    for r in rows:
+        r = r.detach().float().cpu()
+        if r.shape[-1] != side:
+            r = F.interpolate(r, size=(side, side), mode="nearest")
+        if r.shape[1] != colour:
+            r = r.repeat(1, colour // r.shape[1], 1, 1)
+        out.append(r)
+    return torch.cat(out)
+
+
 def save_samples(x: torch.Tensor, path: Path, real: torch.Tensor | None = None, nrow: int = 8) -> Path:
     """A sample grid; 2-D vector samples are drawn over the real data instead."""
     if x.ndim == 2:
@@ -124,6 +143,12 @@ class Picture:
     def samples(cls, x: torch.Tensor, backdrop: torch.Tensor | None = None) -> "Picture":
         """A sample grid; 2-D samples are drawn over ``backdrop`` (real points)."""
         return cls(lambda path: save_samples(x, path, real=backdrop), grid_tensor(x) if x.ndim == 4 else None)
+
+    @classmethod
+    def rows(cls, rows: list[torch.Tensor]) -> "Picture":
+        """Rows of images one above another (sources, translations, ...): see :func:`stack_rows`."""
+        x, n = stack_rows(rows), len(rows[0])
+        return cls(lambda path: save_images(x, path, nrow=n), grid_tensor(x, nrow=n))
 
     @classmethod
     def reconstructions(cls, real: torch.Tensor, recon: torch.Tensor) -> "Picture":

@@ -53,6 +53,8 @@ class PairedData(Data):
         self.name, self.a, self.b, self.y_a, self.y_b, self.aligned = name, a, b, y_a, y_b, aligned
         self.info = DataInfo("pair", tuple(a.shape[1:]), num_classes, b_shape=tuple(b.shape[1:]), aligned=aligned)
         self.notes = []
+        #: the single-domain dataset domain B's images are (built-in tasks), whose classifier judges them; None for users' folders
+        self.b_source: str | None = None
 
     def __len__(self) -> int:
         return len(self.a)
@@ -175,7 +177,9 @@ def _task(name: str, source: str, a_of, description: str, available=None):
     def load(arg, opts: DataOptions, split: str):
         src = _source(source, opts, split)
         train = src if split == "train" else _source(source, opts, "train")
-        return PairedData(name, a_of(src.x, train.x), src.x, src.y, src.y, aligned=True, num_classes=src.info.num_classes)
+        data = PairedData(name, a_of(src.x, train.x), src.x, src.y, src.y, aligned=True, num_classes=src.info.num_classes)
+        data.b_source = source
+        return data
 
     return load
 
@@ -218,8 +222,10 @@ def load_gray2color(arg, opts: DataOptions, split: str):
     if src.info.shape[0] != 3:
         raise GaneError(f"gray2color needs colour images, and {spec!r} has {src.info.shape[0]} channel. "
                         "Use gray2color (stacked-mnist), gray2color:cifar10 or gray2color:folder:PATH with colour images.")
-    return PairedData(f"gray2color:{spec}" if arg else "gray2color", grey(src.x), src.x, src.y, src.y,
+    data = PairedData(f"gray2color:{spec}" if arg else "gray2color", grey(src.x), src.x, src.y, src.y,
                       aligned=True, num_classes=src.info.num_classes)
+    data.b_source = spec
+    return data
 
 
 @register_dataset("digits2styled", "unpaired: half of mnist-5k's digits as they are (A), and the other half restyled in colour "

@@ -41,7 +41,7 @@ class Adversary(nn.Module):
     @property
     def bottleneck(self) -> int:
         """The size of the VDB code to build into D (0 = none)."""
-        return self.config.vdb_size if self.config.vdb > 0 else 0
+        return self.config.vdb_size if getattr(self.config, "vdb", 0) > 0 else 0
 
     def discriminator(self, info: DataInfo, num_classes: int | None = None) -> nets.Discriminator:
         """D(x) on the data, as this configuration wants it: --width, --spectral-norm, --dropout, no batch
@@ -80,7 +80,7 @@ class Adversary(nn.Module):
             r1 = losses.r1_penalty(self._critic(D, y_real), real)
             loss = loss + 0.5 * c.r1 * r1
             logs["r1"] = r1.detach()
-        if c.vdb > 0:
+        if getattr(c, "vdb", 0) > 0:  # configs without the option (translators) have no bottleneck
             kl = 0.5 * (r.kl + f.kl)
             loss = loss + self.vdb_beta.clone() * (kl - c.vdb)  # the value before this step's update
             with torch.no_grad():  # dual ascent on beta >= 0
@@ -108,7 +108,7 @@ class Adversary(nn.Module):
         f = D.scores(*fake, y=y_fake)
         loss = sum(self.loss.g(a) for a in self._columns(f.logits))
         logs = {}
-        if self.config.feature_matching > 0 and real is not None:
+        if getattr(self.config, "feature_matching", 0) > 0 and real is not None:
             with torch.no_grad():
                 real_features = D.scores(*real, y=y_real).features
             fm = losses.feature_matching(real_features, f.features)

@@ -28,6 +28,8 @@ class Phase:
     and a dict of detached numbers to log. A phase runs on steps where
     ``step % every == 0``, with learning rate ``--lr`` times ``lr_scale`` (Adam
     ignores a constant weight on a phase's loss, so a phase is weighted this way).
+    ``start`` and ``stop`` bound the steps it runs in, [start, stop): a model trained in stages (a
+    GAN, then an encoder fitted to its frozen G) declares each stage's window.
     """
 
     name: str
@@ -35,6 +37,12 @@ class Phase:
     loss: Callable[[Batch], tuple[torch.Tensor, dict[str, torch.Tensor]]]
     every: int = 1
     lr_scale: float = 1.0
+    start: int = 0
+    stop: int | None = None
+
+    def due(self, step: int) -> bool:
+        """Whether the phase runs at ``step`` (counted from 0)."""
+        return self.start <= step and (self.stop is None or step < self.stop) and (step - self.start) % self.every == 0
 
 
 @dataclass
@@ -101,6 +109,8 @@ class Family(nn.Module):
     data_discriminator: ClassVar[str | None] = None
     #: the kinds of data (DataInfo.kind) the family trains on; two-domain "pair" data is for translation models
     data_kinds: ClassVar[tuple[str, ...]] = ("image", "vector")
+    #: a translation model (gane.translate): maps images between two domains and has no code to sample
+    translates: ClassVar[bool] = False
 
     def __init__(self, config: Any, info: DataInfo):
         super().__init__()
@@ -289,6 +299,11 @@ class Family(nn.Module):
         names = (self.generator_module,) + ((self.encoder_module,) if self.has_encoder else ())
         return nn.ModuleDict({n: getattr(self, n) for n in names})
 
+    def prepare(self, data) -> None:
+        """Called once before a new run's first step (never on resume: the checkpoint holds what it made)
+        with the training data, for what a model derives from its data before training, such as the
+        fixed feature network of a content loss. Nothing by default."""
+
     # ----------------------------------------------------------------- pictures at checkpoints
     def snapshot_examples(self, data, device=None) -> dict[str, torch.Tensor]:
         """Fixed real data the checkpoint pictures use, taken once per run: 32 examples spread through
@@ -322,6 +337,11 @@ class Family(nn.Module):
 FAMILIES: Registry[type[Family]] = Registry("family", "families")
 
 
+def generative_families() -> list[str]:
+    """The registered families that generate from a code (every one but the translation models)."""
+    return [name for name, cls in FAMILIES.items() if not cls.translates]
+
+
 def register_family(cls: type[Family]) -> type[Family]:
     """Class decorator: makes the family available by its ``name``."""
     FAMILIES.register(cls.name)(cls)
@@ -335,8 +355,9 @@ def build_family(name: str, options: dict | None, info: DataInfo) -> Family:
         takes = [n for n, c in FAMILIES.items() if info.kind in c.data_kinds]
         what = "two domains (a translation task)" if info.kind == "pair" else f"{info.kind} data"
         raise GaneError(f"The {name!r} family trains on {' or '.join(cls.data_kinds)} data, and this dataset holds {what}. "
-                        + (f"Train {', '.join(takes)} on it, or " if takes else "Translation models are not part of gane yet; ")
-                        + "give this family a single-domain dataset (gane list shows them).")
+                        + (f"Train {', '.join(takes)} on it, or " if takes else "")
+                        + (f"give {name} a two-domain dataset (edges2digits, digits2styled, aligned:PATH, ...; gane list shows them)."
+                           if cls.translates else "give this family a single-domain dataset (gane list shows them)."))
     cfg = make_config(cls.Config, options or {}, what=f"the {name!r} family")
     return cls(cfg, info)
 

@@ -91,8 +91,18 @@ def train_classifier(dataset: str, epochs: int = 12, seed: int = 0, options: Dat
     has_test = "test" in DATASETS.get(parse_spec(dataset)[0]).splits  # a folder or npz file has only a train split
     train = load_data(dataset, "train", options)
     test = load_data(dataset, "test", options) if has_test else train
+    clf = fit_classifier(train, test, dataset, epochs, seed)
+    if verbose:
+        print(f"gane: trained a {dataset} classifier: {'test' if has_test else 'train (no test split)'} accuracy "
+              f"{clf.test_accuracy:.2%}", flush=True)
+    return clf
+
+
+def fit_classifier(train, test, name: str, epochs: int = 12, seed: int = 0) -> DomainClassifier:
+    """A classifier trained on the labelled images of ``train`` (a single-domain Data), its accuracy
+    measured on ``test``: the domain classifier of a dataset, or of one domain of a translation task."""
     if train.info.kind != "image" or train.info.num_classes is None:
-        raise GaneError(f"A domain classifier needs labelled images; {dataset!r} has none.")
+        raise GaneError(f"A domain classifier needs labelled images; {name!r} has none.")
     c, h, _ = train.info.shape
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -111,12 +121,9 @@ def train_classifier(dataset: str, epochs: int = 12, seed: int = 0, options: Dat
             loss.backward()
             opt.step()
             sched.step()
-    clf = DomainClassifier(net.eval(), dataset, 0.0, train.info.shape, train.info.num_classes)
+    clf = DomainClassifier(net.eval(), name, 0.0, train.info.shape, train.info.num_classes)
     t = test.take(len(test))
     clf.test_accuracy = clf.agreement(t.x, t.y)
-    if verbose:
-        print(f"gane: trained a {dataset} classifier: {'test' if has_test else 'train (no test split)'} accuracy "
-              f"{clf.test_accuracy:.2%}", flush=True)
     return clf
 
 

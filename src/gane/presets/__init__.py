@@ -59,7 +59,7 @@ def _register_preset_files() -> None:
     """Register the ``PRESETS`` dict of every module in this package under the module's (family) name."""
     for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
         for dataset, entry in importlib.import_module(f"{__name__}.{module}").PRESETS.items():
-            register_preset(module, dataset, Preset(**entry))
+            register_preset(module.replace("_", "-"), dataset, Preset(**entry))  # context_encoder.py: context-encoder
 
 
 _register_preset_files()

@@ -102,7 +102,7 @@ class StepRunner:
     def __call__(self, batch: Batch, step: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
         out = []
         for phase in self.phases:
-            if step % phase.every:
+            if not phase.due(step):
                 continue
             self.switch(phase)
             opt = self.optimizers[phase.name]
@@ -123,16 +123,16 @@ class GraphedStep:
 
     The first ``warmup`` steps run eagerly on a side stream (as CUDA graphs require), then one step
     is captured and replayed for every later step; each batch is copied into the captured input
-    tensors first. Every phase must run at every step (``Phase.every == 1``), and the losses must
+    tensors first. Every phase must run at every step (``Phase.every == 1``, no window), and the losses must
     not read values back to the host. When capture fails, ``failed`` says why and the caller runs
     the step eagerly.
     """
 
     def __init__(self, runner: StepRunner, ema: EMA | None, averaged: torch.nn.Module, warmup: int = 3):
-        bad = [p.name for p in runner.phases if p.every != 1]
+        bad = [p.name for p in runner.phases if p.every != 1 or p.start or p.stop is not None]
         if bad:
             raise GaneError(f"--cuda-graph replays one captured step, so every phase must run at every step; "
-                            f"phase(s) {', '.join(bad)} run less often. Train without --cuda-graph.")
+                            f"phase(s) {', '.join(bad)} run less often or in a window of steps. Train without --cuda-graph.")
         self.runner, self.ema, self.averaged, self.warmup = runner, ema, averaged, warmup
         runner.autocast_cache = False
         self.graph: torch.cuda.CUDAGraph | None = None

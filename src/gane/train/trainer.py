@@ -411,6 +411,9 @@ class Trainer:
     def _run(self) -> TrainResult:
         t = self.cfg.train
         self._restore_if_resuming()
+        if not self.resumed and self.step == 0:
+            with torch.random.fork_rng(devices=[]):  # whatever the model does here leaves the run's random numbers as they were
+                self.model.prepare(self.data)
         if self.step >= self.total_steps:
             if self.dist.is_main:
                 print(f"gane: {self.run_dir} is already at step {self.step}, and --steps is {self.total_steps}: nothing to train, "
