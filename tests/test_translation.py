@@ -306,7 +306,8 @@ def test_gane_translate_says_what_was_wrong(pair_data, tmp_path, capsys, args, m
 
 
 def test_translation_and_generator_commands_refuse_each_others_runs(cyclegan_run, tmp_path, image_npz, capsys):
-    for command in (["invert", str(cyclegan_run)], ["sample", str(cyclegan_run)], ["edit", str(cyclegan_run), "--attribute", "thickness"]):
+    for command in (["invert", str(cyclegan_run)], ["sample", str(cyclegan_run)], ["edit", str(cyclegan_run), "--attribute", "thickness"],
+                    ["eval", str(cyclegan_run), "--metrics", "fd"], ["reconstruct", str(cyclegan_run)]):
         assert main(command) == 2
         err = " ".join(capsys.readouterr().err.split())
         assert "translation" in err and "gane translate" in err and "Traceback" not in err, command
@@ -384,3 +385,4 @@ def test_help_lists_every_option_of_every_translator(capsys):
         missing = ["--" + f.name.replace("_", "-") for f in dataclasses.fields(FAMILIES.get(name).Config)
                    if "--" + f.name.replace("_", "-") not in out]
         assert not missing, (name, missing)
+        assert f"[default: {FAMILIES.get(name).default_data}]" in " ".join(out.split())  # its own task, not mnist-5k

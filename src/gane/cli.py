@@ -22,14 +22,15 @@ from .fields import field_kind, rule_text
 EXIT_USER_ERROR = 2
 
 
-def _options_from(config_cls) -> list[click.Option]:
-    """One click option per dataclass field; defaults stay None so that presets can fill them."""
+def _options_from(config_cls, defaults: dict | None = None) -> list[click.Option]:
+    """One click option per dataclass field; defaults stay None so that presets can fill them.
+    ``defaults``: the default shown for some fields, where the model has its own (a translator's --data)."""
     out = []
     for f in dataclasses.fields(config_cls):
         flag = "--" + f.name.replace("_", "-")
         rule = rule_text(f)
         help_text = f.metadata.get("help", "") + (f"; {rule}" if rule else "")
-        default = f.default if f.default is not dataclasses.MISSING else None
+        default = (defaults or {}).get(f.name, f.default if f.default is not dataclasses.MISSING else None)
         kind = field_kind(f)
         choices = f.metadata.get("choices")
         if kind is bool:
@@ -72,7 +73,8 @@ class FamilyGroup(click.Group):
                 f"TensorBoard: tensorboard --logdir {result.run_dir / 'tensorboard'})"
             )
 
-        params = _options_from(TrainConfig) + _options_from(cls.Config)
+        own = {"data": cls.default_data} if hasattr(cls, "default_data") else {}
+        params = _options_from(TrainConfig, own) + _options_from(cls.Config)
         doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or cls.description).strip()
         presets = presets_of(name)
         if presets:  # \b keeps click from rewrapping the list

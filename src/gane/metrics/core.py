@@ -74,6 +74,10 @@ class MetricContext:
         return dataclasses.replace(self, model=model, _cache=keep)
 
     def __post_init__(self):
+        if getattr(self.model, "translates", False):
+            raise GaneError(f"The metrics judge a generator's samples and codes, and {self.model.name} is a translation model. "
+                            "Judge translations with `gane translate RUN --images test` (L1 and PSNR against the true targets of "
+                            "aligned data) or `gane bench suite translation`; train without --metrics.")
         if self.device is None:
             params = next(iter(self.model.parameters()), None) if isinstance(self.model, torch.nn.Module) else None
             self.device = params.device if params is not None else torch.device("cpu")
