@@ -637,7 +637,7 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
               help="suites with their own protocol: width multiplier of the protocol's networks")
 def bench_suite(name, datasets, runs, results, fresh, families, seeds, steps, width):
     """Reproduce a published table or a lecture's claim at gane's scale: modes-2d, stacked-mnist,
-    representation, fidelity, claims, inversion.
+    representation, fidelity, claims, inversion, translation.
 
     Our rows beside the quoted ones, with the command, the wall time and where our protocol differs,
     written to RESULTS/NAME.md (+ .json). Runs are reused when finished, resumed when interrupted.
