@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .device import DEVICE_HELP
 from .errors import GaneError
 from .fields import opt
 from .families import FAMILIES, make_config
@@ -30,7 +31,7 @@ class TrainConfig:
     beta1: float = opt(0.5, "Adam beta1", min=0, below=1)
     beta2: float = opt(0.999, "Adam beta2", min=0, below=1)
     seed: int = opt(0, "seed for weights, data order and noise", min=0, max=2**32 - 1)
-    device: str = opt("auto", "auto, cpu, cuda, cuda:N or mps")
+    device: str = opt("auto", DEVICE_HELP)
     out: str | None = opt(None, "run folder (default runs/FAMILY-DATA)")
     resume: bool = opt(False, "continue the run in the run folder from its latest checkpoint")
     ema: float = opt(0.0, "decay of a moving average of G (and E) used for samples and reconstructions (0 = off; e.g. 0.999)",

@@ -171,10 +171,14 @@ class Data:
         """The first ``n`` examples (after ``offset``) as one batch, for evaluation."""
         return self.select(range(offset, min(offset + n, len(self))), device)
 
-    def spread(self, n: int, device: torch.device | str = "cpu") -> Batch:
-        """``n`` examples evenly spaced through the split (files are often sorted by class), for picture grids."""
+    def spread_indices(self, n: int) -> list[int]:
+        """The indices of ``n`` examples evenly spaced through the split (files are often sorted by class)."""
         n = min(n, len(self))
-        return self.select([i * len(self) // n for i in range(n)], device)
+        return [i * len(self) // n for i in range(n)]
+
+    def spread(self, n: int, device: torch.device | str = "cpu") -> Batch:
+        """``n`` examples evenly spaced through the split, for picture grids (see :meth:`spread_indices`)."""
+        return self.select(self.spread_indices(n), device)
 
 
 class TensorData(Data):

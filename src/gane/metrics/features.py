@@ -54,7 +54,11 @@ def domain_features(dataset: str, options=None) -> FeatureNet:
     """The cached domain classifier's penultimate activations (trained on first use)."""
     from .classifier import domain_classifier
 
-    clf = domain_classifier(dataset, options)
+    return classifier_features(domain_classifier(dataset, options))
+
+
+def classifier_features(clf) -> FeatureNet:
+    """A domain classifier's penultimate activations (and its class logits), wherever its weights are."""
     net = clf.net.eval()
     device = next(net.parameters()).device
 
@@ -62,7 +66,7 @@ def domain_features(dataset: str, options=None) -> FeatureNet:
         h = net.embed(x.to(device))
         return h, net.classify(h)
 
-    return FeatureNet("domain", f"the {dataset} classifier's {net.embedding_dim} penultimate activations "
+    return FeatureNet("domain", f"the {clf.dataset} classifier's {net.embedding_dim} penultimate activations "
                       f"(test accuracy {clf.test_accuracy:.1%})", net.embedding_dim, run)
 
 

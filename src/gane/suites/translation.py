@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from ..api import load
 from ..data import load_data
-from ..inversion import psnr
+from ..inversion.restore import judge_restoration
+from ..metrics.features import classifier_features
 from ..metrics.samples import frechet_distance
 from .core import Report, SuiteOptions, Table, available, command, missing_data_note, preset_run, register_suite
 
@@ -140,17 +141,12 @@ def _unpaired(report: Report, table: Table, trained, strips, steps: int) -> None
 
 
 def _features(clf, x: torch.Tensor) -> torch.Tensor:
-    dev = next(clf.net.parameters()).device
-    with torch.no_grad():
-        return torch.cat([clf.net.embed(x[i : i + 500].to(dev)).cpu() for i in range(0, len(x), 500)])
+    return classifier_features(clf).run(x)[0]
 
 
 def _judge(out: torch.Tensor, truth: torch.Tensor, labels, clf, reals: torch.Tensor) -> dict:
-    from torchmetrics.functional.image import structural_similarity_index_measure
-
-    q = {"l1": float((out - truth).abs().mean()), "psnr": float(psnr(out, truth).mean()),
-         "ssim": float(structural_similarity_index_measure(out.clamp(-1, 1).float(), truth.float(), data_range=2.0)),
-         "fd": frechet_distance(reals, _features(clf, out))}
+    """L1, PSNR and SSIM against the true targets, FD to the target domain, class agreement."""
+    q = {"l1": float((out - truth).abs().mean()), **judge_restoration(out, truth), "fd": frechet_distance(reals, _features(clf, out))}
     if labels is not None:
         q["agreement"] = clf.agreement(out, labels)
     return q

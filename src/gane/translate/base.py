@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import GaneError
-from ..families.base import Family
+from ..families.base import Family, Phase
 from ..fields import opt
 from ..losses import ADVERSARIAL_LOSSES
 
@@ -145,6 +145,18 @@ class Translator(Family):
 
     def reconstruct(self, x):
         raise self._not_a_generator("reconstruct images")
+
+
+class PairedTranslator(Translator):
+    """A one-way model G: A -> B learnt from aligned pairs, with a discriminator only when its ``adv``
+    weight is above 0 (pix2pix, SRGAN, the context encoder): D's phase, then G's. Subclasses build G (and
+    D when ``adv`` > 0) and give ``d_loss`` and ``g_loss``."""
+
+    needs_aligned = True
+    translators = {"B": "G"}
+
+    def phases(self) -> list[Phase]:
+        return ([Phase("D", ("D",), self.d_loss)] if self.config.adv > 0 else []) + [Phase("G", ("G",), self.g_loss)]
 
 
 class HistoryBuffer(nn.Module):

@@ -16,10 +16,10 @@ import torch
 from ..data.paired import centre_hole
 from ..errors import GaneError
 from ..families.adversarial import Adversary, needs_input_gradients
-from ..families.base import Phase, register_family
+from ..families.base import register_family
 from ..fields import opt
 from ..nets.translate import ContextNet, PatchDiscriminator
-from .base import AdversarialTranslatorConfig, Translator
+from .base import AdversarialTranslatorConfig, PairedTranslator
 
 
 @dataclass
@@ -31,13 +31,11 @@ class ContextEncoderConfig(AdversarialTranslatorConfig):
 
 
 @register_family
-class ContextEncoder(Translator):
+class ContextEncoder(PairedTranslator):
     name = "context-encoder"
     description = "encoder-decoder filling a centre hole, L2 + adversarial on the hole (Pathak et al. 2016)"
     Config = ContextEncoderConfig
     default_data = "masked2digits"
-    needs_aligned = True
-    translators = {"B": "G"}
 
     def __init__(self, config: ContextEncoderConfig, info):
         super().__init__(config, info)
@@ -63,9 +61,6 @@ class ContextEncoder(Translator):
 
     def _translate(self, x: torch.Tensor, to: str) -> torch.Tensor:
         return x * (1 - self.mask) + self.G(x) * self.mask
-
-    def phases(self) -> list[Phase]:
-        return ([Phase("D", ("D",), self.d_loss)] if self.config.adv > 0 else []) + [Phase("G", ("G",), self.g_loss)]
 
     def d_loss(self, batch):
         with torch.no_grad():

@@ -13,10 +13,10 @@ import torch
 
 from ..errors import GaneError
 from ..families.adversarial import Adversary, needs_input_gradients
-from ..families.base import Phase, register_family
+from ..families.base import register_family
 from ..fields import opt
 from ..nets.translate import PatchDiscriminator, UNet
-from .base import AdversarialTranslatorConfig, Translator
+from .base import AdversarialTranslatorConfig, PairedTranslator
 
 
 @dataclass
@@ -30,12 +30,10 @@ class Pix2PixConfig(AdversarialTranslatorConfig):
 
 
 @register_family
-class Pix2Pix(Translator):
+class Pix2Pix(PairedTranslator):
     name = "pix2pix"
     description = "U-Net G and PatchGAN D on aligned pairs, cGAN + 100 * L1 (Isola et al. 2017)"
     Config = Pix2PixConfig
-    needs_aligned = True
-    translators = {"B": "G"}
 
     def __init__(self, config: Pix2PixConfig, info):
         super().__init__(config, info)
@@ -51,9 +49,6 @@ class Pix2Pix(Translator):
             self.D = PatchDiscriminator((ca if config.conditional else 0) + cb, hb, config.width, config.d_layers, d_norm,
                                         config.spectral_norm)
         self.adversary = Adversary(config)
-
-    def phases(self) -> list[Phase]:
-        return ([Phase("D", ("D",), self.d_loss)] if self.config.adv > 0 else []) + [Phase("G", ("G",), self.g_loss)]
 
     def _judged(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return (a, b) if self.config.conditional else (b,)

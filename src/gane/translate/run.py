@@ -6,8 +6,9 @@ from pathlib import Path
 
 import torch
 
-from ..data import DATASETS, DataInfo, DataOptions, load_data, parse_spec
+from ..data import DataInfo, DataOptions, load_data
 from ..errors import GaneError, check_writable
+from ..inversion.targets import _files, _is_dataset
 from .base import DOMAINS
 
 
@@ -70,7 +71,8 @@ def _sources(run, images, domain: str, n: int) -> Translation:
         split = first if first in ("train", "test") else "test"
         train = run.config.get("train") or {}
         data = load_data(spec, split, DataOptions(data_root=train.get("data_root"), image_size=train.get("image_size")))
-        idx = [i * len(data) // min(n, len(data)) for i in range(min(n, len(data)))]
+        idx = data.spread_indices(n)
+        names = [f"{spec.replace(':', '_').replace('/', '_')}-{split}-{i:05d}.png" for i in idx]
         if data.info.kind == "pair":
             batch = data.select(idx)
             x, other = (batch.x, batch.b) if domain == "A" else (batch.b, batch.x)
@@ -78,25 +80,18 @@ def _sources(run, images, domain: str, n: int) -> Translation:
                 raise GaneError(f"Domain {domain} of {spec} has images of shape {tuple(x.shape[1:])}, and {model.name} was trained on "
                                 f"{shape}. Translate {model.name}'s own task, a dataset of that shape, or image files (resized to fit).")
             truth = other if data.info.aligned else None
-            names = [f"{spec.replace(':', '_').replace('/', '_')}-{split}-{i:05d}.png" for i in idx]
             return Translation(x, torch.empty(0), "", f"{len(idx)} {spec} {split} images of domain {domain}", truth, names)
         if tuple(data.info.shape) != shape or data.info.kind != "image":
             raise GaneError(f"{spec} holds {data.info.kind} data of shape {tuple(data.info.shape)}, and {model.name} translates "
                             f"images of domain {domain} of shape {shape}.")
         x = data.select(idx).x
-        return Translation(x, torch.empty(0), "", f"{len(idx)} {spec} {split} images", None,
-                           [f"{spec.replace(':', '_').replace('/', '_')}-{split}-{i:05d}.png" for i in idx])
-    from ..inversion.targets import _files
+        return Translation(x, torch.empty(0), "", f"{len(idx)} {spec} {split} images", None, names)
 
     targets = _files(DataInfo("image", shape), sources, n)
     names = [Path(f).stem + ".png" for f in targets.names]
     if len(set(names)) < len(names):  # files of one stem in several folders
         names = [f"{i:05d}-{name}" for i, name in enumerate(names)]
     return Translation(targets.x, torch.empty(0), "", targets.source, None, names, list(targets.notes))
-
-
-def _is_dataset(spec: str) -> bool:
-    return parse_spec(spec)[0] in DATASETS and not Path(spec).exists()
 
 
 def _write(result: Translation, folder: Path, grid: bool) -> None:

@@ -15,10 +15,10 @@ import torch
 
 from ..errors import GaneError
 from ..families.adversarial import Adversary, needs_input_gradients
-from ..families.base import Phase, register_family
+from ..families.base import register_family
 from ..fields import opt
 from ..nets.translate import PatchDiscriminator, SRResNet
-from .base import AdversarialTranslatorConfig, Translator
+from .base import AdversarialTranslatorConfig, PairedTranslator
 
 
 @dataclass
@@ -30,13 +30,11 @@ class SRGANConfig(AdversarialTranslatorConfig):
 
 
 @register_family
-class SRGAN(Translator):
+class SRGAN(PairedTranslator):
     name = "srgan"
     description = "SRResNet G (residual blocks, sub-pixel upsampling), content loss in a classifier's features + adversarial (Ledig et al. 2017)"
     Config = SRGANConfig
     default_data = "lowres2digits"
-    needs_aligned = True
-    translators = {"B": "G"}
 
     def __init__(self, config: SRGANConfig, info):
         super().__init__(config, info)
@@ -75,9 +73,6 @@ class SRGAN(Translator):
         if hasattr(self, "F"):
             self.F.eval()  # a fixed feature network: its batch norm keeps its statistics
         return self
-
-    def phases(self) -> list[Phase]:
-        return ([Phase("D", ("D",), self.d_loss)] if self.config.adv > 0 else []) + [Phase("G", ("G",), self.g_loss)]
 
     def d_loss(self, batch):
         with torch.no_grad():
