@@ -317,7 +317,7 @@ def test_translation_and_generator_commands_refuse_each_others_runs(cyclegan_run
     assert "not a translation model" in capsys.readouterr().err
 
 
-def test_cgan_encoder_trains_the_gan_then_the_encoder_on_the_frozen_g(pair_data, tmp_path):
+def test_cgan_encoder_trains_the_gan_then_the_encoder_on_the_frozen_g(pair_data, tmp_path, capsys):
     spec = pair_data["unaligned"]
     _train(spec, "cgan-encoder", {"gan_steps": 3}, tmp_path / "r", steps=5)
     import json
@@ -325,6 +325,8 @@ def test_cgan_encoder_trains_the_gan_then_the_encoder_on_the_frozen_g(pair_data,
     logs = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
     by_step = {rec["step"]: {k.split("/")[0] for k in rec if "/" in k} for rec in logs}
     assert by_step[2] == {"D", "G"} and by_step[5] == {"E"}  # the first two steps: the GAN; the fifth: E alone
+    _train(spec, "cgan-encoder", {"gan_steps": 3}, tmp_path / "short", steps=2)  # stops before the encoder's stage: says so
+    assert "the E phase starts at step 3, after --steps 2: this run will not train it" in " ".join(capsys.readouterr().out.split())
     model = FAMILIES.get("cgan-encoder")(resolve("cgan-encoder", data=spec, gan_steps=3, **TINY).model, load_data(spec).info)
     assert [(p.name, p.start, p.stop) for p in model.phases()] == [("D", 0, 3), ("G", 0, 3), ("E", 3, None)]
     assert [p.name for p in model.phases() if p.due(2)] == ["D", "G"] and [p.name for p in model.phases() if p.due(3)] == ["E"]

@@ -425,6 +425,11 @@ class Trainer:
                 self._write_config()
             if t.progress:
                 self._announce()
+            late = [p.name for p in self.phases if p.start >= self.total_steps]
+            if late:  # a later stage (cgan-encoder's encoder) that this invocation stops before
+                print(f"gane: note: the {', '.join(late)} phase{'s' if len(late) > 1 else ''} start{'' if len(late) > 1 else 's'} at step "
+                      f"{min(p.start for p in self.phases if p.name in late)}, after --steps {self.total_steps}: this run will not train "
+                      f"{'them' if len(late) > 1 else 'it'}. Pass a larger --steps (now, or later with --resume).", flush=True)
         log = ScalarLog(self.run_dir, self.dist.is_main)
         examples = self.model.snapshot_examples(self.data, self.device) if self.dist.is_main else {}
         previous_handler = None
