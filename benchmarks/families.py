@@ -30,6 +30,7 @@ import gane
 from gane import pictures
 from gane.config import preset_for
 from gane.data import load_data
+from gane.suites.core import earlier_families
 from gane.errors import GaneError
 from gane.metrics import MetricContext, compute, domain_classifier
 from gane.suites.core import MNIST_BUDGET, preset_run
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
     ap.add_argument("--fresh", action="store_true", help="retrain families that already have a finished run")
     ap.add_argument("--report-only", action="store_true", help="rewrite the results page (families.md, or families-DATA.md) from its .json without training")
     args = ap.parse_args(argv)
-    families = args.family or list(gane.families())
+    families = args.family or earlier_families()  # the modern generators have their own suite (gane bench suite modern)
     data = args.data
     if args.images is None and data == "mnist-5k":
         args.images = MNIST_BUDGET

@@ -8,6 +8,8 @@ N steps equals training N/2, stopping, and resuming for N/2.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,7 +19,7 @@ from gane import nets
 from gane.config import resolve
 from gane.data import load_data
 from gane.errors import GaneError
-from gane.families import FAMILIES, generative_families
+from gane.families import FAMILIES, build_family, generative_families
 from gane.train import Trainer, latest_checkpoint
 from gane.train.step import train_only
 
@@ -41,8 +43,18 @@ VARIANTS = {
     "infogan": [{"categorical": 0, "continuous": 3}, {"categorical": 3, "continuous": 0}, {"loss": "wgan-gp"}],
     "acgan": [{"loss": "hinge"}, {"vdb": 0.1, "vdb_size": 4}],
     "ebgan": [{"pt_weight": 0.0}],
+    "stylegan": [{"loss": "hinge"}, {"r1_every": 1}, {"pl_weight": 2.0, "pl_every": 1}, {"mixing": 0.0}],
+    "vqgan": [{"quantizer": "loss"}, {"adv_start": 0}, {"adv": 0.0, "perceptual": 0.0}, {"adv_start": 0, "loss": "wgan-gp"}],
+    "vqgan-prior": [{"conditional": False, "top_k": 0}],
 }
+# Families trained over a run of another: each case gets --from a tiny run of that family on the same data.
+TRAINED_OVER = {"vqgan-prior": "vqgan"}
 CASES = [(f, {}) for f in generative_families()] + [(f, v) for f in generative_families() for v in VARIANTS.get(f, [])]
+# Each case on each kind of data its family trains on (stylegan's networks are convolutional: images only).
+KIND_CASES = [(case, kind) for case in CASES for kind in ("image", "vector") if kind in FAMILIES.get(case[0]).data_kinds]
+# Options for images only: self-attention in the DCGAN nets (G, D, E), BigBiGAN's residual nets and StyleGAN's.
+KIND_CASES += [(("gan", {"attention": 14}), "image"), (("bigbigan", {"attention": 7}), "image"), (("vaegan", {"attention": 7}), "image"),
+               (("stylegan", {"attention": 14}), "image")]
 
 
 def _id(case):
@@ -65,12 +77,33 @@ def test_every_family_has_the_shared_variants_table():
     assert set(VARIANTS) == set(generative_families()), "add the new family (and its loss-changing options) to VARIANTS"
 
 
-@pytest.mark.parametrize("case", CASES, ids=_id)
-def test_family(case, data_spec, tmp_path):
-    _check_family(*case, data_spec, tmp_path)
+@pytest.mark.parametrize("case,kind", KIND_CASES, ids=[f"{_id(c)}-{k}" for c, k in KIND_CASES])
+def test_family(case, kind, image_npz, vector_npz, tmp_path, tmp_path_factory):
+    family, opts = case
+    spec = f"npz:{image_npz if kind == 'image' else vector_npz}"
+    if family in TRAINED_OVER:
+        opts = {**opts, "from_run": str(_stage_one(TRAINED_OVER[family], spec, tmp_path_factory))}
+    _check_family(family, opts, spec, tmp_path)
 
 
-@pytest.mark.parametrize("family", generative_families())
+_STAGE_ONE: dict = {}
+
+
+def _stage_one(family, spec, tmp_path_factory):
+    """A tiny run of ``family`` on ``spec``, trained once per session."""
+    if (family, spec) not in _STAGE_ONE:
+        _STAGE_ONE[family, spec] = out = tmp_path_factory.mktemp("stage-one") / family
+        _train(spec, family, {}, out, steps=2)
+    return _STAGE_ONE[family, spec]
+
+
+def test_an_image_only_family_refuses_vector_data_before_training(vector_npz, tmp_path):
+    with pytest.raises(GaneError, match="stylegan.*trains on image data.*vector data"):
+        _train(f"npz:{vector_npz}", "stylegan", {}, tmp_path / "run", steps=1)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("family", generative_families("vector"))
 def test_family_with_the_pacgan_networks_for_vectors(family, vector_npz, tmp_path):
     from gane.nets.mlp import Maxout, pacgan_units
 
@@ -93,7 +126,8 @@ def test_the_mlp_layout_builds_the_networks_saved_runs_hold():
 
     expected = json.loads((Path(__file__).parent / "data" / "state_dicts.json").read_text())
     infos = {"ring8": DataInfo("vector", (2,), 8), "mnist-5k": DataInfo("image", (1, 28, 28), 10)}
-    assert set(expected) == {f"{f}/{d}" for f in generative_families() for d in infos}, "add the new family to tests/data/state_dicts.json"
+    assert set(expected) == {f"{f}/{d}" for f in generative_families() for d in infos if infos[d].kind in FAMILIES.get(f).data_kinds}, \
+        "add the new family to tests/data/state_dicts.json"
     for key, names in expected.items():
         family, data = key.split("/")
         model = FAMILIES.get(family)(resolve(family, data=data).model, infos[data])
@@ -110,7 +144,7 @@ def _check_family(family, opts, data_spec, tmp_path):
     data = load_data(data_spec)
     torch.manual_seed(0)
     cfg = resolve(family, data=data_spec, **TINY, **opts)
-    model = FAMILIES.get(family)(cfg.model, data.info)
+    model = build_family(family, dataclasses.asdict(cfg.model), data.info)  # build_family: what --attention needs
     shape = tuple(data.info.shape)
 
     # Shapes of the model interface.
@@ -121,7 +155,7 @@ def _check_family(family, opts, data_spec, tmp_path):
     assert model.decode(model.prior(3)).shape == (3, *shape)
     x = data.take(6).x
     if model.has_encoder:
-        assert model.encode(x).shape == (6, k)
+        assert model.encode(x).flatten(1).shape == (6, k)  # a vector per image, or a grid of them (vqgan)
         assert model.reconstruct(x).shape == x.shape
     else:
         with pytest.raises(GaneError, match="no encoder"):

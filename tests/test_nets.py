@@ -118,3 +118,49 @@ def test_code_mixture_with_fewer_codes_than_components():
     assert torch.isfinite(z).all()
     with pytest.raises(GaneError, match="non-finite"):
         mix.fit(torch.tensor([[0.0, 1.0, 2.0], [float("nan"), 0.0, 0.0]]))
+
+
+# --------------------------------------------------------------------------- self-attention (SAGAN)
+
+
+def test_self_attention_starts_as_the_identity_and_reads_the_whole_map():
+    from gane.nets.attention import SelfAttention
+
+    torch.manual_seed(0)
+    block = SelfAttention(16)
+    x = torch.randn(2, 16, 7, 7)
+    assert torch.equal(block(x), x)  # gamma = 0
+    with torch.no_grad():
+        block.gamma.fill_(1.0)
+    attention = block.attention(x)
+    assert attention.shape == (2, 49, 49)
+    torch.testing.assert_close(attention.sum(-1), torch.ones(2, 49))
+    far = x.clone()
+    far[:, :, 6, 6] += 3.0  # one corner changes; the opposite corner's output follows (a 1x1 conv net could not)
+    assert not torch.allclose(block(far)[:, :, 0, 0], block(x)[:, :, 0, 0])
+    assert all(hasattr(conv, "parametrizations") for conv in (block.f, block.g, block.h, block.v))  # spectral norm, as in SAGAN
+
+
+def test_attention_is_built_into_every_image_family_at_the_side_asked_for():
+    from gane.data import DataInfo
+    from gane.errors import GaneError
+    from gane.families import build_family, generative_families
+    from gane.nets.attention import SelfAttention
+
+    info = DataInfo("image", (1, 28, 28), 4)
+    for family in generative_families("image"):
+        model = build_family(family, {"width": 0.125, "z_dim": 4, "attention": 14}, info)
+        blocks = [m for m in model.modules() if isinstance(m, SelfAttention)]
+        assert len(blocks) >= 2, family  # G and at least one of D and E
+        seen = []
+        hooks = [b.register_forward_hook(lambda m, i, o: seen.append(o.shape[-1])) for b in blocks]
+        model.eval()
+        model.decode(model.prior(2))
+        assert seen and set(seen) == {14}, family
+        for h in hooks:
+            h.remove()
+        assert not any(isinstance(m, SelfAttention) for m in build_family(family, {"width": 0.125, "z_dim": 4}, info).modules())
+    with pytest.raises(GaneError, match="side 7 and 14"):
+        build_family("gan", {"attention": 28}, info)
+    with pytest.raises(GaneError, match="Drop --attention"):
+        build_family("gan", {"attention": 7}, DataInfo("vector", (2,), 4))

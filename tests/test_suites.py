@@ -153,3 +153,21 @@ def test_translation_trains_each_objective_and_model_and_judges_them_on_one_page
     assert config["model"]["adv"] == 0.0 and config["model"]["width"] == 0.05 and config["train"]["steps"] == 4
     config = json.loads((runs / "translation" / "cgan-encoder-digits2styled-default" / "cgan-encoder" / "config.json").read_text())
     assert config["model"]["gan_steps"] == 3  # the encoder is fitted in the last quarter
+
+
+def test_modern_trains_every_model_at_one_budget_and_judges_samples_truncation_reconstruction_and_spaces(tmp_path, monkeypatch):
+    import gane.suites.modern as modern
+
+    for name, value in (("SAMPLES", 60), ("INVERT_N", 3), ("INVERT_STEPS", 2), ("CLUSTERS", 2), ("PSIS", (1.0, 0.5))):
+        monkeypatch.setattr(modern, name, value)
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    assert main(["bench", "suite", "modern", "--data", "mnist-5k", "--steps", "2", "--runs", str(runs), "--results", str(results)]) == 0
+    text = (results / "modern.md").read_text()
+    for row in ("| stylegan |", "| vqgan (codes drawn independently) |", "| vqgan + prior |", "| bigbigan (best earlier family) |",
+                "| 0.5 | mean w |", "| 0.5 | nearest of 2 centres |", "| 16x7x7 grid |", "| `ae` |", "| w+ | "):
+        assert row in text, row
+    numbers = json.loads((results / "modern.json").read_text())["mnist-5k"]
+    assert set(numbers["inversion"]) == {"z", "w", "w+"} and set(numbers["reconstruction"]) == {"vqgan", "ae", "vae"}
+    assert (results / "modern" / "truncation-mnist-5k.png").stat().st_size > 0
+    prior = json.loads((runs / "bench-modern" / "vqgan-prior" / "config.json").read_text())
+    assert prior["model"]["from_run"] == str(runs / "bench-modern" / "vqgan") and prior["train"]["steps"] == 2

@@ -255,3 +255,19 @@ def test_a_compiler_failure_is_a_clear_error(tmp_path, vector_npz, monkeypatch):
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: None)
     with pytest.raises(GaneError, match="--compile: torch.compile could not compile.*stride 196==1.*without --compile"):
         gane.train("gan", data=f"npz:{vector_npz}", steps=2, compile=True, device="cpu", out=str(tmp_path / "c"), **TINY)
+
+
+def test_a_phase_that_shares_an_optimizer_must_name_an_owner_over_the_same_networks():
+    from gane.families import Phase
+    from gane.train.step import check_shared_optimizers
+
+    model = torch.nn.Module()
+    model.D, model.G = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    loss = lambda batch: (torch.zeros(()), {})  # noqa: E731
+    owner, lazy = Phase("D", ("D",), loss), Phase("D_r1", ("D",), loss, every=16, optimizer="D")
+    check_shared_optimizers([owner, lazy], model)  # fine
+    assert lazy.optimizer_name == "D" and owner.optimizer_name == "D"
+    for bad in (Phase("X", ("D",), loss, optimizer="nobody"), Phase("X", ("G",), loss, optimizer="D"),
+                Phase("X", ("D",), loss, optimizer="D_r1")):
+        with pytest.raises(ValueError, match="shares the optimizer"):
+            check_shared_optimizers([owner, lazy, bad], model)

@@ -82,7 +82,9 @@ def load_run(path: str | Path, ema: bool = True, device: str | torch.device = "c
         load_module_state(model.averaged_modules(), ema_file, family, "EMA weights")
     if frozen:
         model.requires_grad_(False)
-    return Run(model.to(device).eval(), ckpt, config)
+    model = model.to(device).eval()
+    model.attach(ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt, load)
+    return Run(model, ckpt, config)
 
 
 def load(path: str | Path, ema: bool = True, device: str | torch.device = "cpu", frozen: bool = False) -> Family:
@@ -134,7 +136,7 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
 
 
 def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: str | Path | None = "auto",
-           encoder: str | None = None, ema: bool = True, device: str | torch.device = "cpu", log=None, **options):
+           encoder: str | None = None, ema: bool = True, device: str | torch.device = "cpu", log=None, space: str = "z", **options):
     """Invert images into a trained run's frozen generator with one or more methods (``"encoder"``,
     ``"optimize"``, ``"hybrid"``, ``"multicode"``, or a comma-separated list), judge each (PSNR, SSIM,
     feature distance, class agreement, seconds per image) and return the report.
@@ -144,32 +146,35 @@ def invert(run: str | Path, images=None, methods="optimize", n: int = 16, out: s
     pixel, features, feature_weight, prior_weight, categorical, codes, layer, batch_size, seed, ...).
     ``out``: a folder for grid.png, curve.png and inversion.json; "auto" is RUN/inversions/N (a new N
     each time, so nothing of the run is overwritten); None writes nothing. ``encoder``: the name of an
-    encoder fitted with :func:`fit_encoder` for the encoder and hybrid methods (default: the family's own E)."""
+    encoder fitted with :func:`fit_encoder` for the encoder and hybrid methods (default: the family's own E).
+    ``space``: the latent space to invert into: "z", or "w" and "w+" for a style-based generator (stylegan)."""
     from .inversion import InversionOptions
     from .inversion.report import invert_run
 
     names = _method_names(methods)
     _check_options(InversionOptions, options, "inversion")
-    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "inversions", names)
-    return invert_run(loaded, images, names, n, InversionOptions(**options), folder, log, encoder=fitted, encoder_name=encoder)
+    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "inversions", names, space=space)
+    return invert_run(loaded, images, names, n, InversionOptions(**options), folder, log, encoder=fitted, encoder_name=encoder,
+                      space=space)
 
 
 def restore(run: str | Path, task: str, images=None, methods="optimize", n: int = 16, out: str | Path | None = "auto",
             encoder: str | None = None, mask: str = "centre", noise: float = 0.3, factor: int = 4, degrade_seed: int = 0,
-            ema: bool = True, device: str | torch.device = "cpu", log=None, **options):
+            ema: bool = True, device: str | torch.device = "cpu", log=None, space: str = "z", **options):
     """Restore images through a trained run's frozen generator: ``task`` is "inpaint" (``mask``: centre,
     rectangles, strokes or an image file, white = missing), "denoise" (Gaussian ``noise`` std), "colorize"
     (colour models) or "superres" (downsampled by ``factor``). Each method of :func:`invert` inverts the
     observation through the degradation; the classical baseline of the task is judged beside it (PSNR,
-    SSIM against the clean images). ``out``: "auto" is RUN/restorations/N (a new N each time)."""
+    SSIM against the clean images). ``out``: "auto" is RUN/restorations/N (a new N each time).
+    ``space``: as for :func:`invert`."""
     from .inversion import InversionOptions
     from .inversion.restore import DegradeOptions, restore_run
 
     names = _method_names(methods)
     _check_options(InversionOptions, options, "restoration")
-    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "restorations", names)
+    loaded, fitted, folder = frozen_run(run, ema, device, encoder, out, "restorations", names, space=space)
     return restore_run(loaded, task, images, names, n, InversionOptions(**options), DegradeOptions(mask, noise, factor, degrade_seed),
-                       folder, fitted, encoder, log)
+                       folder, fitted, encoder, log, space)
 
 
 def fit_encoder(run: str | Path, method: str, name: str | None = None, ema: bool = True, device: str | torch.device = "cpu",
@@ -199,10 +204,12 @@ def translate_images(run: str | Path, images=None, to: str = "B", n: int = 16, o
     return translate_run(load_run(run, ema, device, frozen=True), images, to, n, out, grid)
 
 
-def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kind: str, methods=(), flag: str = "--method"):
+def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kind: str, methods=(), flag: str = "--method",
+               space: str = "z"):
     """The run loaded frozen, its fitted encoder ``encoder`` (None: the family's own E), and the folder
     to write into: ``out``, or RUN/KIND/N (a new N) for "auto", or None to write nothing. ``methods``
-    that need an encoder (encoder, hybrid) are refused here, before any work, when there is none."""
+    that need an encoder (encoder, hybrid) are refused here, before any work, when there is none, and so
+    is a latent ``space`` the model does not have."""
     from .inversion.encoders import load_encoder, no_encoder_message
     from .inversion.report import next_folder
 
@@ -210,9 +217,10 @@ def frozen_run(run: str | Path, ema: bool, device, encoder: str | None, out, kin
     if loaded.model.translates:
         raise GaneError(f"{run} is a translation run ({loaded.model.name}): it maps images between two domains and has no "
                         f"generator code to invert, restore or edit through. Use `gane translate {run} --images SRC`.")
+    loaded.model.in_space(space)  # a clear error for a space this generator does not have
     fitted = None if encoder is None else load_encoder(_run_dir(loaded), encoder, loaded.model, loaded.model.device, loaded.checkpoint, ema)
     needing = [m for m in methods if m in ("encoder", "hybrid")]
-    if needing and fitted is None and not loaded.model.has_encoder:
+    if needing and fitted is None and not loaded.model.in_space(space).has_encoder:
         raise GaneError(no_encoder_message(loaded.model.name, f"{flag} {','.join(needing)}", _run_dir(loaded), flag))
     folder = None if out is None else next_folder(_run_dir(loaded), kind) if out == "auto" else Path(out)
     if folder is not None:  # an unwritable folder is said before the work, not after it

@@ -54,7 +54,8 @@ def plain_loop(family: str, model_options: dict, data_spec: str, steps: int, bat
     y_all = data.y.to(device) if getattr(data, "y", None) is not None else None
     model = build_family(family, model_options, data.info).to(device).train()
     phases = model.phases()
-    opts = {p.name: torch.optim.Adam([q for m in p.modules for q in getattr(model, m).parameters()], lr=lr * p.lr_scale, betas=betas) for p in phases}
+    opts = {p.name: torch.optim.Adam([q for m in p.modules for q in getattr(model, m).parameters()], lr=lr * p.lr_scale, betas=betas)
+            for p in phases if p.optimizer is None}
     averaged = model.averaged_modules()
     ema_params = [p.detach().clone() for p in averaged.parameters()] if ema > 0 else []
 
@@ -67,9 +68,9 @@ def plain_loop(family: str, model_options: dict, data_spec: str, steps: int, bat
                     continue
                 train_only(model, p)
                 loss, _ = p.loss(batch)
-                opts[p.name].zero_grad(set_to_none=True)
+                opts[p.optimizer_name].zero_grad(set_to_none=True)
                 loss.backward()
-                opts[p.name].step()
+                opts[p.optimizer_name].step()
             with torch.no_grad():
                 for e, q in zip(ema_params, averaged.parameters()):
                     e.lerp_(q, 1 - ema)

@@ -28,9 +28,11 @@ def _options_from(config_cls, defaults: dict | None = None) -> list[click.Option
     out = []
     for f in dataclasses.fields(config_cls):
         flag = "--" + f.name.replace("_", "-")
+        names = [flag] + ([f.metadata["alias"]] if f.metadata.get("alias") else [])
         rule = rule_text(f)
         help_text = f.metadata.get("help", "") + (f"; {rule}" if rule else "")
         default = (defaults or {}).get(f.name, f.default if f.default is not dataclasses.MISSING else None)
+        default = "none" if default == "" else default
         kind = field_kind(f)
         choices = f.metadata.get("choices")
         if kind is bool:
@@ -38,9 +40,9 @@ def _options_from(config_cls, defaults: dict | None = None) -> list[click.Option
             continue
         if choices is not None:
             ctype: typing.Any = click.Choice(list(choices() if callable(choices) else choices))
-            out.append(click.Option([flag], type=ctype, default=None, help=f"{help_text} [default: {default}]"))
+            out.append(click.Option(names, type=ctype, default=None, help=f"{help_text} [default: {default}]"))
         else:
-            out.append(click.Option([flag], type=kind, default=None, help=f"{help_text} [default: {default}]", metavar=kind.__name__.upper()))
+            out.append(click.Option(names, type=kind, default=None, help=f"{help_text} [default: {default}]", metavar=kind.__name__.upper()))
     return out
 
 
@@ -138,13 +140,22 @@ def train():
 @click.option("--class", "class_", type=int, default=None, help="draw only this class (class-conditional models: acgan, --conditional)")
 @click.option("--sweep", default=None, metavar="PART",
               help="vary one part of the code along each row, holding the rest (e.g. c1 or c2 for infogan, class for acgan)")
+@click.option("--truncation", "psi", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="stylegan: the truncation trick, each w pulled to mean + PSI (w - mean); 1 = off, 0 = the mean image")
+@click.option("--truncation-clusters", "clusters", type=click.IntRange(min=1), default=None, metavar="K",
+              help="stylegan: truncate toward the nearest of K cluster centres of W instead of the mean (multi-modal truncation)")
+@click.option("--mix-from", "mix_from", type=click.IntRange(min=0), default=None, metavar="SEED",
+              help="stylegan: take the styles of --mix-layers from codes drawn with this seed (style mixing)")
+@click.option("--mix-layers", default=None, metavar="A:B",
+              help="stylegan, with --mix-from: the style layers [A, B) to take from the other codes (default: the second half)")
 @click.option("--no-ema", is_flag=True, help="use the raw generator even if the run kept a moving average")
-def sample(run, n, out, seed, nrow, class_, sweep, no_ema):
+def sample(run, n, out, seed, nrow, class_, sweep, psi, clusters, mix_from, mix_layers, no_ema):
     """Draw samples from a trained run into a PNG grid.
 
     With --sweep PART each row holds one code fixed except PART, which runs over
     its categories (categorical parts) or from -2 to 2 (continuous parts): InfoGAN's
-    "varying c1 / varying c2" pictures.
+    "varying c1 / varying c2" pictures. A stylegan run also takes --truncation,
+    --truncation-clusters and style mixing (--mix-from, --mix-layers).
     """
     import torch
 
@@ -152,14 +163,24 @@ def sample(run, n, out, seed, nrow, class_, sweep, no_ema):
     from .api import load_run
     from .edit import code_sweep
 
+    styled = psi != 1.0 or clusters is not None or mix_from is not None or mix_layers is not None
     if sweep is not None:
         default = f"sweep-{sweep}.png"
+    elif styled:
+        default = f"samples-styled-{n}.png"
     else:
         default = f"samples-{n}.png" if class_ is None else f"samples-class{class_}-{n}.png"
     out = pictures.picture_path(out or Path(run) / default)
     loaded = load_run(run, ema=not no_ema)
     model = loaded.model
     gen = torch.Generator().manual_seed(seed)
+    if styled:
+        from .families.stylegan import styled_samples
+
+        x, what = styled_samples(model, n, seed, psi, clusters, mix_from, mix_layers, classes=class_, sweep=sweep)
+        pictures.save_samples(x, out, nrow=nrow)
+        click.echo(f"gane: wrote {n} samples ({what}) to {out}")
+        return
     if sweep is not None:
         grid = code_sweep(model, sweep, rows=min(n, 10), generator=gen, classes=class_)  # (rows, cols, *shape)
         if grid.ndim != 5:
@@ -168,6 +189,8 @@ def sample(run, n, out, seed, nrow, class_, sweep, no_ema):
         click.echo(f"gane: wrote a {grid.shape[0]} x {grid.shape[1]} sweep of {sweep} to {out} (one row per code, {sweep} varies along each row)")
         return
     x = model.sample(n, generator=gen, classes=class_)
+    if model.sampling_note():
+        click.echo(f"gane: note: {model.sampling_note()}")
     real = None
     if x.ndim == 2:
         real = loaded.data().take(2000).x
@@ -211,6 +234,11 @@ def _device_option(f):
     from .device import DEVICE_HELP
 
     return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(f)
+
+
+def _space_option(f):
+    return click.option("--space", type=click.Choice(["z", "w", "w+"]), default="z", show_default=True,
+                        help="the latent space to invert into: z, or for stylegan w (one style for every layer) or w+ (one per layer)")(f)
 
 
 @cli.command("eval", cls=_EvalCommand)
@@ -282,17 +310,19 @@ def eval_(run, metric_names, split, n, data, features, inception_weights, seed, 
               "(default RUN/inversions/N, a new N each time)")
 @click.option("--encoder", default=None, metavar="NAME",
               help="encoder and hybrid: an encoder fitted with `gane fit-encoder` (default: the family's own E)")
+@_space_option
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
 @_device_option
 def invert(run, images, methods, n, steps, lr, optimizer, pixel, features, feature_weight, prior_weight, categorical, codes, layer,
-           batch_size, seed, out, encoder, no_ema, device):
+           batch_size, seed, out, encoder, space, no_ema, device):
     """Invert real images into a trained run's frozen generator: grid, PSNR curve and a table of each method.
 
     Example: `gane invert runs/bigan-mnist-5k --method encoder,optimize,hybrid,multicode --n 64`.
     """
     from .api import invert as invert_images
 
-    report = invert_images(run, list(images) or None, methods, n, out if out is not None else "auto", encoder=encoder, ema=not no_ema, device=device,
+    report = invert_images(run, list(images) or None, methods, n, out if out is not None else "auto", encoder=encoder, ema=not no_ema,
+                           device=device, space=space,
                            log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr, optimizer=optimizer, pixel=pixel, features=features,
                            feature_weight=feature_weight, prior_weight=prior_weight, categorical=categorical, codes=codes,
                            layer=layer, batch_size=batch_size, seed=seed, curve_every=max(1, steps // 20), progress=True)
@@ -363,9 +393,10 @@ def fit_encoder_(run, method, name, steps, lr, batch_size, width, features, feat
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="masks, noise and starting codes")
 @click.option("--encoder", default=None, metavar="NAME", help="encoder and hybrid: a fitted encoder (default: the family's own)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder for grid.png and restore.json (default RUN/restorations/N)")
+@_space_option
 @click.option("--no-ema", is_flag=True, help="use the raw networks even if the run kept a moving average")
 @_device_option
-def restore(run, task, mask, noise, factor, images, methods, n, steps, lr, prior_weight, codes, layer, seed, encoder, out, no_ema,
+def restore(run, task, mask, noise, factor, images, methods, n, steps, lr, prior_weight, codes, layer, seed, encoder, out, space, no_ema,
             device):
     """Restore degraded images through a trained run's frozen generator, beside each task's classical baseline.
 
@@ -375,7 +406,7 @@ def restore(run, task, mask, noise, factor, images, methods, n, steps, lr, prior
     from .inversion.restore import table
 
     result = restore_images(run, task, list(images) or None, methods, n, out if out is not None else "auto", encoder=encoder,
-                            mask=mask, noise=noise, factor=factor, degrade_seed=seed, ema=not no_ema, device=device,
+                            mask=mask, noise=noise, factor=factor, degrade_seed=seed, ema=not no_ema, device=device, space=space,
                             log=lambda msg: click.echo(f"gane: {msg}"), steps=steps, lr=lr, prior_weight=prior_weight,
                             codes=codes, layer=layer, seed=seed, progress=True)
     click.echo(f"\n{task} ({result.degradation.description}), against the clean images:\n{table(result)}")
@@ -558,7 +589,7 @@ def list_(data_root):
     click.echo("Families (gane train FAMILY --help for options):")
     for name, desc in families().items():
         if not FAMILIES.get(name).translates:
-            click.echo(f"  {name:<10} {desc}")
+            click.echo(f"  {name:<12} {desc}")
     click.echo("\nTranslation models (gane train MODEL --data TASK, then gane translate RUN):")
     for name, desc in families().items():
         if FAMILIES.get(name).translates:

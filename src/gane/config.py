@@ -90,11 +90,15 @@ def resolve(family: str, **options) -> RunConfig:
     """
     cls = FAMILIES.get(family)
     given = {k: v for k, v in options.items() if v is not None}
+    derived = cls.derived_options(given)  # what a family reads from its options (vqgan-prior: from the --from run)
+    for key in ("data", "out"):
+        if key in derived and key not in given:
+            given[key] = derived[key]
     saved = _saved_run(family, given) if given.get("resume") else None
     data = given.get("data") or (saved["train"]["data"] if saved else getattr(cls, "default_data", TrainConfig.data))
     preset = preset_for(family, data)
-    model_opts = dict(preset.model) if preset else {}
-    train_opts = dict(preset.train) if preset else {}
+    model_opts = {**(preset.model if preset else {}), **derived.get("model", {})}
+    train_opts = {**(preset.train if preset else {}), **derived.get("train", {})}
     if saved:  # resuming: the run's own options, then whatever the user changes now
         model_opts.update(saved["model"])
         train_opts.update({k: v for k, v in saved["train"].items() if k in TRAIN_FIELDS and k not in PER_INVOCATION})

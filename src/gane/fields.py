@@ -57,13 +57,14 @@ class Allowed:
         return self.check(value) if self.check is not None else None
 
 
-def opt(default, help: str, choices=None, *, min=None, above=None, max=None, below=None, check=None):
+def opt(default, help: str, choices=None, *, min=None, above=None, max=None, below=None, check=None, alias: str | None = None):
     """A config field. ``choices``: a tuple of allowed strings, or a function returning them (e.g. a
     registry's ``names``). ``min``/``above``/``max``/``below``: inclusive and exclusive bounds of a
-    number; ``check(value)``: None when allowed, else a phrase saying what is allowed."""
+    number; ``check(value)``: None when allowed, else a phrase saying what is allowed. ``alias``: a
+    second command-line flag for the field (a short name the papers' commands use, e.g. --from)."""
     bounds = (min, above, max, below, check)
     allowed = Allowed(*bounds) if any(b is not None for b in bounds) else None
-    return field(default=default, metadata={"help": help, "choices": choices, "allowed": allowed})
+    return field(default=default, metadata={"help": help, "choices": choices, "allowed": allowed, "alias": alias})
 
 
 _KINDS = {"int": int, "float": float, "str": str, "bool": bool}

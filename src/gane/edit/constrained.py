@@ -26,7 +26,7 @@ def codes_of(model, x: torch.Tensor, encoder=None, method: str = "encoder", opti
 
             raise GaneError(no_encoder_message(model.name, "--invert encoder", None, "--invert"))
         with torch.no_grad():
-            return (encoder or model.encode)(x)
+            return (encoder or model.encode)(x).flatten(1)  # a code grid (vqgan) flattened, as decode takes it
     if method == "multicode":
         raise GaneError("multicode inversion gives several codes per image, not one to edit: use encoder, optimize or hybrid.")
     from ..inversion import invert

@@ -14,6 +14,7 @@ from ..data import Batch, DataInfo
 from ..errors import GaneError
 from ..fields import check_options, opt
 from ..losses import ADVERSARIAL_LOSSES
+from ..nets.attention import attention_at, attention_side, attention_sides
 from ..nets.density import CodeMixture
 from ..nets.mlp import VECTOR_NETS
 from ..registry import Registry
@@ -30,6 +31,10 @@ class Phase:
     ignores a constant weight on a phase's loss, so a phase is weighted this way).
     ``start`` and ``stop`` bound the steps it runs in, [start, stop): a model trained in stages (a
     GAN, then an encoder fitted to its frozen G) declares each stage's window.
+    ``optimizer`` names another phase whose Adam this one steps, sharing its moment estimates: a
+    lazy regulariser (StyleGAN2's R1 every 16 steps) is a phase of its own that moves D with D's
+    optimizer, so the penalty's weight keeps its meaning (an Adam of its own would normalise it away).
+    Such a phase steps at its owner's learning rate (its own ``lr_scale`` is not used).
     """
 
     name: str
@@ -39,6 +44,12 @@ class Phase:
     lr_scale: float = 1.0
     start: int = 0
     stop: int | None = None
+    optimizer: str | None = None
+
+    @property
+    def optimizer_name(self) -> str:
+        """The phase whose optimizer this phase steps (its own name unless it shares one)."""
+        return self.optimizer or self.name
 
     def due(self, step: int) -> bool:
         """Whether the phase runs at ``step`` (counted from 0)."""
@@ -54,6 +65,8 @@ class FamilyConfig:
     vector_net: str = opt("mlp", "layout of the networks for vector data: mlp (gane's) or pacgan (the 2-D mode-collapse protocol "
                                  "of PacGAN and ALI: G 4 x 400 units with batch norm, D 3 maxout layers of 200; width scales both)",
                           choices=VECTOR_NETS.names)
+    attention: int = opt(0, "a self-attention block (SAGAN) in every convolutional G, D and E, after the layer whose feature map "
+                            "has this side (e.g. 14 or 7 for 28x28 images; 0 = none)", min=0)
 
 
 @dataclass
@@ -81,7 +94,8 @@ class CodeMixtureOption:
 
 @dataclass(frozen=True)
 class CodePart:
-    """One named slice of a family's latent code: ``kind`` is normal, uniform (on [-1, 1]) or categorical (a one-hot)."""
+    """One named slice of a family's latent code: ``kind`` is normal, uniform (on [-1, 1]), categorical (a one-hot)
+    or latent (a point of a learnt space such as StyleGAN's W: free, with no density of its own)."""
 
     name: str
     size: int
@@ -111,9 +125,14 @@ class Family(nn.Module):
     data_kinds: ClassVar[tuple[str, ...]] = ("image", "vector")
     #: a translation model (gane.translate): maps images between two domains and has no code to sample
     translates: ClassVar[bool] = False
+    #: the latent spaces ``in_space`` gives a generator of: z (the code) for every family; a style-based
+    #: generator adds w (the mapping network's output) and w+ (one w per layer)
+    latent_spaces: ClassVar[tuple[str, ...]] = ("z",)
 
     def __init__(self, config: Any, info: DataInfo):
         super().__init__()
+        if getattr(config, "attention", 0) and attention_side() != config.attention:
+            raise ValueError("a family with --attention is built by build_family, which builds its networks with the block")
         self.config = config
         self.info = info
         k = getattr(config, "code_mixture", 0)
@@ -227,6 +246,16 @@ class Family(nn.Module):
         """Codes (n, z_dim) -> data (n, *shape). Keeps the graph, so codes can be optimised through it."""
         return getattr(self, self.generator_module)(z)
 
+    def in_space(self, space: str):
+        """The model as a generator of the latent space ``space`` (one of ``latent_spaces``): an object
+        with this interface (code_parts, prior, decode, decode_features, ...) whose code is a point of
+        that space, for inversion, restoration and encoders. "z" is the model itself."""
+        if space == "z":
+            return self
+        styled = [n for n, f in FAMILIES.items() if len(f.latent_spaces) > 1]
+        raise GaneError(f"The {self.name!r} family's generator has one latent space, z, so it cannot be inverted into {space!r}. "
+                        f"Use --space z, or a family with a style space ({', '.join(styled)}).")
+
     # ----------------------------------------------------------------- the generator opened at a layer
     @property
     def generator_layers(self) -> int:
@@ -299,6 +328,21 @@ class Family(nn.Module):
         names = (self.generator_module,) + ((self.encoder_module,) if self.has_encoder else ())
         return nn.ModuleDict({n: getattr(self, n) for n in names})
 
+    @classmethod
+    def derived_options(cls, given: dict) -> dict:
+        """Options a family derives from the ones given, before presets and defaults fill the rest:
+        {"data": ..., "out": ..., "model": {...}, "train": {...}}, each optional (what is given wins over
+        "data" and "out"). vqgan-prior reads its data, run folder and stage-1 architecture from --from RUN."""
+        return {}
+
+    def attach(self, run_dir, load) -> None:
+        """Called by ``gane.load`` with the run folder and the loader: for what a model uses that lives
+        beside its checkpoints (a vqgan run's prior in RUN/prior). Nothing by default."""
+
+    def sampling_note(self) -> str:
+        """What ``gane sample`` should say about where this model's codes come from ("" = nothing)."""
+        return ""
+
     def prepare(self, data) -> None:
         """Called once before a new run's first step (never on resume: the checkpoint holds what it made)
         with the training data, for what a model derives from its data before training, such as the
@@ -337,9 +381,10 @@ class Family(nn.Module):
 FAMILIES: Registry[type[Family]] = Registry("family", "families")
 
 
-def generative_families() -> list[str]:
-    """The registered families that generate from a code (every one but the translation models)."""
-    return [name for name, cls in FAMILIES.items() if not cls.translates]
+def generative_families(kind: str | None = None) -> list[str]:
+    """The registered families that generate from a code (every one but the translation models); with
+    ``kind`` ("image" or "vector"), those that train on that kind of data."""
+    return [name for name, cls in FAMILIES.items() if not cls.translates and (kind is None or kind in cls.data_kinds)]
 
 
 def register_family(cls: type[Family]) -> type[Family]:
@@ -359,7 +404,24 @@ def build_family(name: str, options: dict | None, info: DataInfo) -> Family:
                         + (f"give {name} a two-domain dataset (edges2digits, digits2styled, aligned:PATH, ...; gane list shows them)."
                            if cls.translates else "give this family a single-domain dataset (gane list shows them)."))
     cfg = make_config(cls.Config, options or {}, what=f"the {name!r} family")
-    return cls(cfg, info)
+    side = getattr(cfg, "attention", 0)
+    if side:
+        check_attention_side(side, info)
+    with attention_at(side):
+        return cls(cfg, info)
+
+
+def check_attention_side(side: int, info: DataInfo) -> None:
+    """A clear error unless every convolutional network of ``info``'s images has a feature map of this side."""
+    from ..nets.conv import layout
+
+    if info.kind != "image":
+        raise GaneError(f"--attention {side} puts self-attention in convolutional networks, and this data holds {info.kind}s "
+                        f"of shape {tuple(info.shape)}. Drop --attention.")
+    sides = attention_sides(*layout(info.shape[-1]))
+    if side not in sides:
+        raise GaneError(f"--attention {side}: the networks for {info.shape[-1]}x{info.shape[-1]} images have feature maps of side "
+                        f"{' and '.join(map(str, sides))} between the code and the image. Pass one of those.")
 
 
 def make_config(config_cls: type, options: dict, what: str):

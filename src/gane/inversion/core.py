@@ -152,7 +152,7 @@ def prior_square(model, code: torch.Tensor) -> torch.Tensor:
     """The mean square of each code's Gaussian parts (n,): its negative log-prior, up to scale and a constant."""
     slices = model.code_slices()
     parts = [code[:, slices[p.name]] for p in model.code_parts() if p.kind == "normal"]
-    if not parts:  # a uniform prior (aae --prior uniform): its log-density is flat inside the range tanh keeps to
+    if not parts:  # a uniform prior (flat inside the range tanh keeps to), or a learnt space (StyleGAN's W) with no density
         return code.new_zeros(len(code))
     return torch.cat(parts, 1).pow(2).mean(1)
 
@@ -168,7 +168,7 @@ class CodeVariable(torch.nn.Module):
         self.free = torch.nn.ParameterDict()
         for p in self.parts:
             v = start[:, self.slices[p.name]].detach()
-            if p.kind == "normal":
+            if p.kind in ("normal", "latent"):
                 self.free[p.name] = torch.nn.Parameter(v.clone())
             elif p.kind == "uniform":
                 self.free[p.name] = torch.nn.Parameter(torch.atanh(v.clamp(-0.999, 0.999)))
@@ -180,7 +180,7 @@ class CodeVariable(torch.nn.Module):
         for p in self.parts:
             if p.name not in self.free:
                 chunks.append(self.fixed[:, self.slices[p.name]])
-            elif p.kind == "normal":
+            elif p.kind in ("normal", "latent"):
                 chunks.append(self.free[p.name])
             elif p.kind == "uniform":
                 chunks.append(torch.tanh(self.free[p.name]))

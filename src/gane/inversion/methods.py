@@ -18,7 +18,7 @@ def _encoded(model, x, encode, classes, categorical: str) -> torch.Tensor:
 
         raise GaneError(no_encoder_message(model.name, "the encoder or hybrid method"))
     with torch.no_grad():
-        code = (encode or model.encode)(x)
+        code = (encode or model.encode)(x).flatten(1)  # a code grid (vqgan) is handed over flattened
     if code.shape[1] != model.code_dim:
         raise GaneError(f"The encoder gives codes of size {code.shape[1]}, but the generator takes {model.code_dim}.")
     if classes is not None and categorical == "fixed" and "class" in model.code_slices():

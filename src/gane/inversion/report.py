@@ -23,6 +23,7 @@ class InversionReport:
     folder: Path | None = None
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # what was written into the folder
+    space: str = "z"  # the latent space the codes are in
 
     def table(self) -> str:
         """The quality of each method as a Markdown table."""
@@ -76,10 +77,11 @@ def run_classifier(run, log=None):
 
 
 def invert_run(run, images=None, methods=("optimize",), n: int = 16, options: InversionOptions | None = None,
-               out: Path | None = None, log=None, encoder=None, encoder_name: str | None = None) -> InversionReport:
+               out: Path | None = None, log=None, encoder=None, encoder_name: str | None = None, space: str = "z") -> InversionReport:
     """Invert ``n`` targets (see :func:`load_targets`) into the run's frozen generator with each method,
     judge the reconstructions, and (with ``out``) write grid.png, curve.png and inversion.json there.
-    ``encoder``: a fitted encoder for the encoder and hybrid methods (``encoder_name`` names it in the table)."""
+    ``encoder``: a fitted encoder for the encoder and hybrid methods (``encoder_name`` names it in the table).
+    ``space``: the latent space to invert into (``Family.latent_spaces``: z, or w and w+ for stylegan)."""
     o = options or InversionOptions()
     o.check()
     methods = list(methods)
@@ -88,7 +90,7 @@ def invert_run(run, images=None, methods=("optimize",), n: int = 16, options: In
         from . import INVERTERS
 
         raise GaneError(INVERTERS.unknown_message(unknown[0]))
-    model = run.model
+    model = run.model.in_space(space)
     targets = load_targets(run, images, n)
     notes = list(targets.notes)
     clf = run_classifier(run, log)
@@ -113,7 +115,7 @@ def invert_run(run, images=None, methods=("optimize",), n: int = 16, options: In
         label = f"{method} ({encoder_name})" if encoder_name and method in ("encoder", "hybrid") else method
         results[label] = result
         quality[label] = {**judge(result.images.cpu(), targets.x, targets.labels, clf), "seconds_per_image": result.seconds_per_image}
-    report = InversionReport(targets, results, quality, notes=notes)
+    report = InversionReport(targets, results, quality, notes=notes, space=space)
     if out is not None:
         _write(report, run, Path(out), o)
     return report
@@ -161,6 +163,7 @@ def _write(report: InversionReport, run, folder: Path, o: InversionOptions) -> N
         "run": str(run.checkpoint),
         "rows": ["targets", *report.results],
         "targets": report.targets.source,
+        "space": report.space,
         "notes": report.notes,
         "options": {k: v for k, v in vars(o).items() if k != "progress"},
         "quality": report.quality,

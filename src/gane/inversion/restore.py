@@ -266,9 +266,10 @@ def shown(d: Degradation) -> torch.Tensor:
 
 def restore_run(run, task: str, images=None, methods=("optimize",), n: int = 16, options: InversionOptions | None = None,
                 degrade_options: DegradeOptions | None = None, out: Path | None = None, encoder=None, encoder_name=None,
-                log=None) -> Restoration:
+                log=None, space: str = "z") -> Restoration:
     """Restore ``n`` targets of a run (see :func:`gane.inversion.targets.load_targets`) degraded by
-    ``task``; with ``out``, write grid.png (clean, observed, each baseline, each method) and restore.json."""
+    ``task``; with ``out``, write grid.png (clean, observed, each baseline, each method) and restore.json.
+    ``space``: the latent space to restore in (z, or w and w+ for stylegan)."""
     import json
 
     from .targets import load_targets
@@ -281,7 +282,7 @@ def restore_run(run, task: str, images=None, methods=("optimize",), n: int = 16,
     if log:
         for note in targets.notes:
             log(f"note: {note}")
-    result = restore(run.model, targets.x, task, methods, o, degrade_options, encoder)
+    result = restore(run.model.in_space(space), targets.x, task, methods, o, degrade_options, encoder)
     if encoder_name:
         for table in (result.quality, result.restored):
             for m in [m for m in list(table) if m in ("encoder", "hybrid")]:
@@ -297,7 +298,7 @@ def restore_run(run, task: str, images=None, methods=("optimize",), n: int = 16,
             rows += [targets.x[i : i + per_row], shown(result.degradation)[i : i + per_row].cpu()]
             rows += [img[i : i + per_row].cpu().clamp(-1, 1) for img in result.restored.values()]
         pictures.save_images(torch.cat(rows), folder / "grid.png", nrow=per_row)
-        record = {"run": str(run.checkpoint), "task": task, "degradation": result.degradation.description,
+        record = {"run": str(run.checkpoint), "task": task, "space": space, "degradation": result.degradation.description,
                   "targets": targets.source, "rows": ["clean", "observed", *result.restored],
                   "options": {k: v for k, v in vars(o).items() if k != "progress"},
                   "degrade_options": vars(degrade_options or DegradeOptions()), "quality": result.quality,

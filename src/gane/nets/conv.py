@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import GaneError
+from .attention import attention_block
 from .staged import Stage, StagedGenerator, sequential_stages, stage_ends
 
 
@@ -81,20 +82,27 @@ class ConvGenerator(StagedGenerator):
             return [layer_cls(n)] if batch_norm else []
 
         self.fc = nn.Sequential(nn.Linear(z_dim, chans[0] * self.base**2, bias=not batch_norm), *norm(nn.BatchNorm1d, chans[0] * self.base**2), nn.ReLU(True))
+        attend = attention_block(self.base, chans[0])  # --attention at the base side
+        if attend:
+            self.attention = attend[0]
         ups: list[nn.Module] = []
         for i in range(n_up - 1):
-            ups += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=not batch_norm), *norm(nn.BatchNorm2d, chans[i + 1]), nn.ReLU(True)]
+            ups += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=not batch_norm), *norm(nn.BatchNorm2d, chans[i + 1]), nn.ReLU(True),
+                    *attention_block(self.base << (i + 1), chans[i + 1])]
         ups += [nn.ConvTranspose2d(chans[-1], c, 4, 2, 1), nn.Tanh()]
         self.ups = nn.Sequential(*ups)
         self._c0 = chans[0]
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def _project(self, z: torch.Tensor) -> torch.Tensor:
         h = self.fc(z).view(-1, self._c0, self.base, self.base)
-        return self.ups(h)  # (B, C, H, W)
+        return self.attention(h) if hasattr(self, "attention") else h
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.ups(self._project(z))  # (B, C, H, W)
 
     def stages(self) -> list[Stage]:
         def project(z, cond):
-            return self.fc(z).view(-1, self._c0, self.base, self.base)
+            return self._project(z)
 
         return [project, *sequential_stages(self.ups, stage_ends(self.ups))]
 
@@ -120,6 +128,7 @@ class ConvBody(nn.Module):
             layers.append(nn.LeakyReLU(0.2, True))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
+            layers += attention_block(h >> (i + 1), cout)
             cin = cout
         self.net = nn.Sequential(*layers, nn.Flatten())
         self.out_features = cin * base * base

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import attention_block
 from .conv import base_channels, layout, sn
 from .staged import Stage, StagedGenerator
 from .critic import Scores, VariationalBottleneck
@@ -79,15 +80,22 @@ class ResGenerator(StagedGenerator):
         self.num_classes, self._c0 = num_classes, chans[0]
         self.fc = nn.Linear(code_dim, chans[0] * self.base**2)
         self.blocks = nn.ModuleList(UpBlock(chans[i], chans[i + 1], num_classes) for i in range(n_up))
+        # --attention: one block after the up-block (or the projection, index -1) whose output has that side
+        self.attention_after = next((i for i in range(-1, n_up - 1) if attention_block(self.base << (i + 1), 1)), None)
+        if self.attention_after is not None:
+            self.attention = attention_block(self.base << (self.attention_after + 1), chans[self.attention_after + 1])[0]
         self.out_bn = nn.BatchNorm2d(chans[-1])
         self.out = nn.Conv2d(chans[-1], c, 3, 1, 1)
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
         y = code[:, -self.num_classes:] if self.num_classes else None
-        h = self.fc(code).view(-1, self._c0, self.base, self.base)
-        for block in self.blocks:
-            h = block(h, y)
+        h = self._attend(self.fc(code).view(-1, self._c0, self.base, self.base), -1)
+        for i, block in enumerate(self.blocks):
+            h = self._attend(block(h, y), i)
         return torch.tanh(self.out(F.relu(self.out_bn(h))))
+
+    def _attend(self, h: torch.Tensor, after: int) -> torch.Tensor:
+        return self.attention(h) if after == self.attention_after else h
 
     @property
     def conditional(self) -> bool:
@@ -98,12 +106,15 @@ class ResGenerator(StagedGenerator):
 
     def stages(self) -> list[Stage]:
         def project(code, y):
-            return self.fc(code).view(-1, self._c0, self.base, self.base)
+            return self._attend(self.fc(code).view(-1, self._c0, self.base, self.base), -1)
+
+        def up(i):
+            return lambda h, y: self._attend(self.blocks[i](h, y), i)
 
         def out(h, y):
             return torch.tanh(self.out(F.relu(self.out_bn(h))))
 
-        return [project, *self.blocks, out]
+        return [project, *(up(i) for i in range(len(self.blocks))), out]
 
 
 class ResBody(nn.Module):
@@ -115,7 +126,10 @@ class ResBody(nn.Module):
         base, n_down = layout(h)
         ch = base_channels(width)
         chans = [c] + [ch * 2**i for i in range(n_down)]
-        self.blocks = nn.Sequential(*[DownBlock(chans[i], chans[i + 1], spectral_norm, first=i == 0) for i in range(n_down)])
+        blocks: list[nn.Module] = []
+        for i in range(n_down):
+            blocks += [DownBlock(chans[i], chans[i + 1], spectral_norm, first=i == 0), *attention_block(h >> (i + 1), chans[i + 1])]
+        self.blocks = nn.Sequential(*blocks)
         self.out_features = chans[-1] * base * base
 
     def forward(self, x):

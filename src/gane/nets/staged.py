@@ -84,12 +84,14 @@ def _slice_stage(seq: nn.Sequential, a: int, b: int) -> Stage:
 
 def stage_ends(seq: nn.Sequential) -> list[int]:
     """Where each stage of a plain layer list ends: after each activation (ReLU, LeakyReLU, Tanh)
-    and any dropout right after it, with the last stage ending at the output."""
+    and any dropout or self-attention right after it, with the last stage ending at the output."""
+    from .attention import SelfAttention
+
     ends, layers = [], list(seq)
     for i, layer in enumerate(layers):
         if isinstance(layer, (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid)):
             j = i + 1
-            while j < len(layers) and isinstance(layers[j], nn.Dropout):
+            while j < len(layers) and isinstance(layers[j], (nn.Dropout, SelfAttention)):
                 j += 1
             ends.append(j)
     if not ends or ends[-1] != len(layers):

@@ -7,6 +7,6 @@ where our protocol differs from the paper's. :func:`run_suite` writes it as
 ``RESULTS/NAME.md`` and ``RESULTS/NAME.json``.
 """
 from .core import SUITES, Report, SuiteOptions, Table, register_suite, run_suite
-from . import claims, fidelity, inversion, modes2d, representation, stacked, translation  # noqa: F401  (registers the suites)
+from . import claims, fidelity, inversion, modern, modes2d, representation, stacked, translation  # noqa: F401  (registers the suites)
 
 __all__ = ["SUITES", "Report", "SuiteOptions", "Table", "register_suite", "run_suite"]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from ..api import load
 from ..data import load_data
-from ..families import FAMILIES, generative_families
 from ..metrics import MetricContext, compute
-from .core import Report, command, SuiteOptions, Table, available, budget, families_runs, missing_data_note, preset_run, register_suite
+from .core import (Report, command, SuiteOptions, Table, available, budget, earlier_families, families_runs, missing_data_note, preset_run,
+                   register_suite)
 
 DATASETS = ("mnist-5k", "fashion-mnist")
 SAMPLES = 5000
@@ -31,7 +31,7 @@ def fidelity(opts: SuiteOptions) -> Report:
         table = Table(data, COLUMNS)
         numbers = {}
         base = None
-        for fam in generative_families():
+        for fam in earlier_families():
             run, timing = preset_run(fam, data, families_runs(opts.runs, data), budget(data), opts.fresh, log=opts.log)
             model = load(run)
             ctx = base.for_model(model) if base else MetricContext(model, data, "test", n=SAMPLES)

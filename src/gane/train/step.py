@@ -22,6 +22,19 @@ def phase_parameters(model: torch.nn.Module, phase: Phase) -> list[torch.nn.Para
     return [p for name in phase.modules for p in getattr(model, name).parameters()]
 
 
+def check_shared_optimizers(phases: list[Phase], model: torch.nn.Module) -> None:
+    """A phase that steps another phase's optimizer (``Phase.optimizer``) must name a phase with an
+    optimizer of its own that trains the same networks: a family's mistake, caught before training."""
+    owners = {p.name: p for p in phases if p.optimizer is None}
+    for p in phases:
+        if p.optimizer is None:
+            continue
+        owner = owners.get(p.optimizer)
+        if owner is None or set(phase_parameters(model, p)) - set(phase_parameters(model, owner)):
+            raise ValueError(f"phase {p.name!r} shares the optimizer of {p.optimizer!r}, which is not a phase with its own "
+                             "optimizer over the same networks")
+
+
 def train_only(model: torch.nn.Module, phase: Phase) -> None:
     """Let gradients reach only the phase's own networks."""
     model.requires_grad_(False)
@@ -105,7 +118,7 @@ class StepRunner:
             if not phase.due(step):
                 continue
             self.switch(phase)
-            opt = self.optimizers[phase.name]
+            opt = self.optimizers[phase.optimizer_name]
             with self._autocast():
                 loss, logs = phase.loss(batch)
             opt.zero_grad(set_to_none=True)

@@ -29,7 +29,7 @@ from ..families import Family, build_family
 from ..metrics.core import append_record
 from .checkpoint import capture_checkpoint, latest_checkpoint, load_module_state, load_training_state, write_checkpoint
 from .distributed import Distributed
-from .step import EMA, GraphedStep, StepRunner, make_optimizer, phase_parameters
+from .step import EMA, GraphedStep, StepRunner, check_shared_optimizers, make_optimizer, phase_parameters
 
 
 def resolve_device(name: str, dist: Distributed) -> torch.device:
@@ -155,10 +155,11 @@ class Trainer:
         seed_everything(t.seed + 1000 * self.dist.rank)
         self.phases = self.model.phases()
         fused = t.fused if t.fused is not None else self.device.type == "cuda"
-        self.optimizers = {
+        self.optimizers = {  # one per phase that owns one; a phase with ``optimizer`` set steps its owner's
             p.name: make_optimizer(phase_parameters(self.model, p), t.lr * p.lr_scale, (t.beta1, t.beta2), fused, capturable=t.cuda_graph)
-            for p in self.phases
+            for p in self.phases if p.optimizer is None
         }
+        check_shared_optimizers(self.phases, self.model)
         self.averaged = self.model.averaged_modules()  # built once: the EMA follows these every step
         self.ema = EMA(self.averaged, t.ema) if t.ema > 0 else None
         if t.batch_size % self.dist.world:
@@ -228,6 +229,8 @@ class Trainer:
                 self.ema = EMA(self.averaged, self.cfg.train.ema)
         state = load_training_state(ckpt, self.cfg.family, self.optimizers)
         for phase in self.phases:  # the step sizes of this invocation (--lr, --adv-weight), not the saved ones
+            if phase.optimizer is not None:
+                continue
             for group in self.optimizers[phase.name].param_groups:
                 group["lr"] = self.cfg.train.lr * phase.lr_scale
         self.step = state["step"]
@@ -244,7 +247,7 @@ class Trainer:
     def _check_finite(self) -> None:
         """Refuse to write NaN or infinite weights, moving averages, buffers or optimizer state."""
         def trained_by(key: str) -> set[str]:  # the phases updating the network a state_dict key belongs to
-            return {p.name for p in self.phases if key.split(".")[0] in p.modules}
+            return {p.optimizer_name for p in self.phases if key.split(".")[0] in p.modules}
 
         entries = [(k, v, trained_by(k)) for k, v in self.model.state_dict().items()]  # (what, tensor, phases)
         if self.ema is not None:
