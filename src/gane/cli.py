@@ -662,13 +662,13 @@ def bench_train(family, data, steps, batch_size, repeats, device, width, variant
 @click.option("--family", "families", multiple=True, help="only these families (repeatable); default: the suite's own list")
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="suites with seeds (modes-2d, stacked-mnist, and claims for its 2-D runs): how many")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="suites with their own protocol: training steps per run (modes-2d, stacked-mnist); inversion: "
-                   "optimisation steps per image")
+              help="suites with their own protocol: training steps per run (modes-2d, stacked-mnist, translation, modern: "
+                   "of 32 images); inversion: optimisation steps per image")
 @click.option("--width", type=click.FloatRange(min=0, min_open=True), default=None,
               help="suites with their own protocol: width multiplier of the protocol's networks")
 def bench_suite(name, datasets, runs, results, fresh, families, seeds, steps, width):
     """Reproduce a published table or a lecture's claim at gane's scale: modes-2d, stacked-mnist,
-    representation, fidelity, claims, inversion, translation.
+    representation, fidelity, claims, inversion, translation, modern.
 
     Our rows beside the quoted ones, with the command, the wall time and where our protocol differs,
     written to RESULTS/NAME.md (+ .json). Runs are reused when finished, resumed when interrupted.

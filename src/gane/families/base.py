@@ -14,7 +14,7 @@ from ..data import Batch, DataInfo
 from ..errors import GaneError
 from ..fields import check_options, opt
 from ..losses import ADVERSARIAL_LOSSES
-from ..nets.attention import attention_at, attention_side, attention_sides
+from ..nets.attention import SelfAttention, attention_at, attention_side, attention_sides
 from ..nets.density import CodeMixture
 from ..nets.mlp import VECTOR_NETS
 from ..registry import Registry
@@ -408,7 +408,11 @@ def build_family(name: str, options: dict | None, info: DataInfo) -> Family:
     if side:
         check_attention_side(side, info)
     with attention_at(side):
-        return cls(cfg, info)
+        model = cls(cfg, info)
+    if side and not any(isinstance(m, SelfAttention) for m in model.modules()):  # never a silent no-op
+        raise GaneError(f"--attention {side}: the {name!r} family's networks for these images have no feature map of side {side} "
+                        f"(with its options as given). Pick another side, or drop --attention.")
+    return model
 
 
 def check_attention_side(side: int, info: DataInfo) -> None:

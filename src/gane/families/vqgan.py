@@ -113,9 +113,10 @@ class VQGAN(CodeGrid, Family):
         super().__init__(config, info)
         c = info.shape[0]
         self.grid = grid_shape(config, info)
-        self.E = VQEncoder(c, config.z_dim, config.halvings, config.width)
+        side = info.shape[1]
+        self.E = VQEncoder(c, config.z_dim, config.halvings, config.width, side)
         self.Q = VectorQuantizer(config.codebook_size, config.z_dim, config.beta, ema=config.quantizer == "ema")
-        self.G = VQDecoder(c, config.z_dim, config.halvings, config.width)
+        self.G = VQDecoder(c, config.z_dim, config.halvings, config.width, side)
         if config.adv > 0:
             from ..nets.translate import PatchDiscriminator
 
@@ -283,9 +284,9 @@ class VQGANPrior(CodeGrid, Family):
         c = info.shape[0]
         self.grid = grid_shape(config, info)
         self.classes = (info.num_classes or 0) if config.conditional else 0
-        self.E = VQEncoder(c, config.z_dim, config.halvings, config.width).requires_grad_(False)
+        self.E = VQEncoder(c, config.z_dim, config.halvings, config.width, info.shape[1]).requires_grad_(False)
         self.Q = VectorQuantizer(config.codebook_size, config.z_dim, ema=config.quantizer == "ema")
-        self.G = VQDecoder(c, config.z_dim, config.halvings, config.width).requires_grad_(False)
+        self.G = VQDecoder(c, config.z_dim, config.halvings, config.width, info.shape[1]).requires_grad_(False)
         self.T = CodeTransformer(config.codebook_size, self.grid[1] * self.grid[2], config.dim, config.layers, config.heads, self.classes)
 
     @classmethod

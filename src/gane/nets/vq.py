@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import attention_block
 from .conv import base_channels
 from .staged import Stage, StagedGenerator, sequential_stages
 
@@ -41,12 +42,12 @@ def grid_channels(width: float, halvings: int) -> list[int]:
 class VQEncoder(nn.Module):
     """image (B, C, H, W) -> vectors (B, dim, H / 2^k, W / 2^k): a residual block at each resolution, stride-2 convs between."""
 
-    def __init__(self, channels: int, dim: int, halvings: int, width: float = 1.0):
+    def __init__(self, channels: int, dim: int, halvings: int, width: float = 1.0, side: int = 0):
         super().__init__()
         chans = grid_channels(width, halvings)
         layers: list[nn.Module] = [nn.Conv2d(channels, chans[0], 3, 1, 1)]
         for i in range(halvings):
-            layers += [ResBlock(chans[i]), nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1)]
+            layers += [ResBlock(chans[i]), nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1), *attention_block(side >> (i + 1), chans[i + 1])]
         layers += [ResBlock(chans[-1]), nn.GroupNorm(math.gcd(8, chans[-1]), chans[-1]), nn.SiLU(), nn.Conv2d(chans[-1], dim, 1)]
         self.net = nn.Sequential(*layers)
 
@@ -59,16 +60,19 @@ class VQDecoder(StagedGenerator):
     ``last`` is the final convolution, whose gradients set VQGAN's adaptive adversarial weight. Stages: the
     grid's first block, each upsampling level, and the output."""
 
-    def __init__(self, channels: int, dim: int, halvings: int, width: float = 1.0):
+    def __init__(self, channels: int, dim: int, halvings: int, width: float = 1.0, side: int = 0):
         super().__init__()
         chans = grid_channels(width, halvings)[::-1]
-        layers: list[nn.Module] = [nn.Conv2d(dim, chans[0], 3, 1, 1), ResBlock(chans[0])]
+        grid = side >> halvings
+        layers: list[nn.Module] = [nn.Conv2d(dim, chans[0], 3, 1, 1), ResBlock(chans[0]), *attention_block(grid, chans[0])]
+        self._ends = [len(layers)]  # stages end after the grid's block, then after each level's
         for i in range(halvings):
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(chans[i], chans[i + 1], 3, 1, 1), ResBlock(chans[i + 1])]
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(chans[i], chans[i + 1], 3, 1, 1), ResBlock(chans[i + 1]),
+                       *attention_block(grid << (i + 1) if i + 1 < halvings else 0, chans[i + 1])]
+            self._ends.append(len(layers))
         layers += [nn.GroupNorm(math.gcd(8, chans[-1]), chans[-1]), nn.SiLU()]
         self.net = nn.Sequential(*layers)
         self.last = nn.Conv2d(chans[-1], channels, 3, 1, 1)
-        self._ends = [2 + 3 * i for i in range(halvings + 1)]  # after the first block, then after each level's block
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.last(self.net(z))
