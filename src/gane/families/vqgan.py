@@ -94,6 +94,13 @@ class CodeGrid:
         """Images -> the index of each code of their grids (n, h, w)."""
         return self.Q.nearest(self.E(x))
 
+    def drawn_indices(self, transformer, num_classes: int, top_k: int, n: int, classes=None,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """n grids of indices (n, h, w) drawn by a code transformer, of the classes given (or drawn) when it is conditional."""
+        labels = sample_classes(n, num_classes, classes, generator, self.name)
+        seq = transformer.generate(n, labels.to(self.device) if labels is not None else None, top_k, 1.0, generator)
+        return seq.view(n, *self.grid[1:])
+
     def unigram(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n grids of indices, each code drawn independently from the codebook's running usage. (n, h, w)."""
         _, h, w = self.grid
@@ -219,9 +226,7 @@ class VQGAN(CodeGrid, Family):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, classes=None) -> torch.Tensor:
         if self.code_prior is not None:
-            labels = sample_classes(n, self.prior_classes, classes, generator, self.name)
-            seq = self.code_prior.generate(n, labels.to(self.device) if labels is not None else None, self.prior_top_k, 1.0, generator)
-            return self.decode_indices(seq.view(n, *self.grid[1:]))
+            return self.decode_indices(self.drawn_indices(self.code_prior, self.prior_classes, self.prior_top_k, n, classes, generator))
         if classes is not None:
             raise GaneError("This vqgan run has no class-conditional prior, so it cannot sample a given class. Train "
                             "`gane train vqgan-prior --from RUN` on labelled data, then sample with --class.")
@@ -341,14 +346,9 @@ class VQGANPrior(CodeGrid, Family):
 
         return nn.ModuleDict({"T": self.T})
 
-    def code_parts(self):
-        return CodeGrid.code_parts(self)
-
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, classes=None) -> torch.Tensor:
-        labels = sample_classes(n, self.classes, classes, generator, self.name)
-        seq = self.T.generate(n, labels.to(self.device) if labels is not None else None, self.config.top_k, 1.0, generator)
-        return self.decode_indices(seq.view(n, *self.grid[1:]))
+        return self.decode_indices(self.drawn_indices(self.T, self.classes, self.config.top_k, n, classes, generator))
 
     @property
     def num_classes(self):
@@ -356,9 +356,8 @@ class VQGANPrior(CodeGrid, Family):
 
     def prior(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
         """n code grids drawn by the transformer, flattened (n, code_dim)."""
-        labels = sample_classes(n, self.classes, None, generator, self.name)
-        seq = self.T.generate(n, labels.to(self.device) if labels is not None else None, self.config.top_k, 1.0, generator)
-        return self.Q.lookup(seq.view(n, *self.grid[1:])).flatten(1).to(device or self.device)
+        indices = self.drawn_indices(self.T, self.classes, self.config.top_k, n, None, generator)
+        return self.Q.lookup(indices).flatten(1).to(device or self.device)
 
     def snapshot(self, examples, seed: int):
         from ..pictures import Picture
