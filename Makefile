@@ -12,7 +12,7 @@ $(VENV)/bin/python:
 
 # Reinstall only when the package metadata changes; a second run installs nothing.
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,studio]'
 	touch $(STAMP)
 
 install: $(STAMP)

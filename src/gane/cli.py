@@ -627,6 +627,22 @@ def quickstart(out, minutes, seed):
     run_quickstart(out, minutes=minutes, seed=seed)
 
 
+@cli.command()
+@click.argument("runs_dir", type=click.Path(path_type=Path), default=Path("runs"), required=False)
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="the address to listen on; anything but this machine's own (127.0.0.1) lets other machines in, with a warning")
+@click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="the largest image a page may upload, in MB")
+@click.option("--device", default="cpu", show_default=True, help="where the models run: " + "cpu, cuda, cuda:N, mps or auto")
+def studio(runs_dir, port, host, max_upload_mb, device):
+    """Open the runs under RUNS_DIR (default runs/) in the browser: sample, encode, edit, paint,
+    restore and translate, on http://127.0.0.1:PORT. Needs the studio extra: pip install 'gane[studio]'."""
+    from .studio import serve
+
+    serve(runs_dir, host=host, port=port, max_upload_mb=max_upload_mb, device=device, say=click.echo)
+
+
 @cli.group()
 def bench():
     """Benchmarks: trainer speed (`bench train`) and published tables reproduced (`bench suite`)."""

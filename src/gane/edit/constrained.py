@@ -35,9 +35,11 @@ def codes_of(model, x: torch.Tensor, encoder=None, method: str = "encoder", opti
 
 
 def constrained_edit(model, start: torch.Tensor, mask: torch.Tensor, target: torch.Tensor, steps: int = 200, lr: float = 0.05,
-                     code_weight: float = 0.1, realism_weight: float = 0.0, categorical: str = "fixed") -> tuple[torch.Tensor, torch.Tensor]:
+                     code_weight: float = 0.1, realism_weight: float = 0.0, categorical: str = "fixed",
+                     watch=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Edit from codes ``start`` (n, code_dim) towards ``target`` (n or 1, *shape) inside ``mask`` (n or 1,
-    1 or C, H, W; 1 = edited). Returns (edited images, their codes)."""
+    1 or C, H, W; 1 = edited, a fraction = a softer pull). ``watch(step, steps, images)`` sees G's images
+    before every step and after the last (a live view; it may raise to stop). Returns (edited images, their codes)."""
     from ..inversion.core import CodeVariable, learning_rate_scale
 
     if steps < 1 or not lr > 0 or code_weight < 0 or realism_weight < 0:
@@ -57,6 +59,8 @@ def constrained_edit(model, start: torch.Tensor, mask: torch.Tensor, target: tor
             group["lr"] = lr * learning_rate_scale(step, steps)
         z = code()
         x = model.decode(z)
+        if watch is not None:
+            watch(step, steps, x.detach())
         u = (mask * (x - target)).pow(2).flatten(1).sum(1) / area
         loss = u + code_weight * (z - z0).pow(2).mean(1)
         if realism_weight > 0:
@@ -66,7 +70,10 @@ def constrained_edit(model, start: torch.Tensor, mask: torch.Tensor, target: tor
         opt.step()
     with torch.no_grad():
         z = code()
-        return model.decode(z), z
+        x = model.decode(z)
+    if watch is not None:
+        watch(steps, steps, x)
+    return x, z
 
 
 def nearest_neighbors(queries: torch.Tensor, pool: torch.Tensor, k: int = 8, metric: str = "l2",

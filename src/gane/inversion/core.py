@@ -235,9 +235,10 @@ def learning_rate_scale(step: int, steps: int, warm: float = 0.05, cool: float =
 
 
 def descend(model, x: torch.Tensor, params: list, render: Callable[[], tuple[torch.Tensor, torch.Tensor | None]],
-            distance: Distance, o: InversionOptions, bar=None) -> list[tuple[int, float]]:
+            distance: Distance, o: InversionOptions, bar=None, watch: Callable | None = None) -> list[tuple[int, float]]:
     """``o.optimizer`` on ``params`` for ``o.steps`` steps; ``render()`` -> (images, each target's prior
-    term (n,)). Returns the PSNR curve."""
+    term (n,)). ``watch(step, steps, images)`` sees G's images before every step and after the last
+    (an interactive caller shows them; it may raise to stop the descent). Returns the PSNR curve."""
     target = distance.target(x)
     opt = OPTIMIZERS[o.optimizer](params, o.lr)
     curve = []
@@ -250,6 +251,8 @@ def descend(model, x: torch.Tensor, params: list, render: Callable[[], tuple[tor
         for group in opt.param_groups:
             group["lr"] = o.lr * learning_rate_scale(step, o.steps)
         images, prior = render()
+        if watch is not None:
+            watch(step, o.steps, images.detach())
         if step == 0 or (every and step % every == 0):
             record(step, images)
         loss = distance(images, x, target, prior).sum()
@@ -259,14 +262,17 @@ def descend(model, x: torch.Tensor, params: list, render: Callable[[], tuple[tor
         if bar is not None:
             bar.update(len(x))
     with torch.no_grad():
-        record(o.steps, render()[0])
+        final = render()[0]
+        record(o.steps, final)
+    if watch is not None:
+        watch(o.steps, o.steps, final)
     return curve
 
 
 def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionOptions | None = None, *,
            classes: torch.Tensor | None = None, feature_net: Callable | None = None, encoder: Callable | None = None,
            init: torch.Tensor | None = None, operator: Callable | None = None, lifted: torch.Tensor | None = None,
-           first: int = 0) -> Inversion:
+           first: int = 0, watch: Callable | None = None) -> Inversion:
     """Invert targets ``x`` (n, *shape), data in [-1, 1] of the model's shape, into ``model``'s generator.
 
     ``model``: a family loaded with ``gane.load(run, frozen=True)``. ``method``: a name in INVERTERS.
@@ -276,7 +282,8 @@ def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionO
     ``operator``: a degradation the targets went through (restoration): G's output is compared with
     them after it, and ``lifted`` (n, *model shape), a naive restoration, is what E encodes.
     ``first``: the index of ``x[0]`` in a larger set, which seeds the random starts of each target
-    (so one image at a time, with its index, gives what a batch gives).
+    (so one image at a time, with its index, gives what a batch gives). ``watch(step, steps, images)``:
+    called with each batch's images during the descent of the optimising methods (a live view).
     Batches of ``options.batch_size`` targets are inverted at once."""
     o = options or InversionOptions()
     o.check()
@@ -315,7 +322,7 @@ def invert(model, x: torch.Tensor, method: str = "optimize", options: InversionO
             ib = init[i : i + o.batch_size].to(device) if init is not None else None
             lb = lifted[i : i + o.batch_size].to(device) if lifted is not None else xb
             db = draws[:, i : i + o.batch_size] if draws is not None else None
-            out = fn(model, xb, o, distance=distance, encode=encode, classes=cb, init=ib, bar=bar, lifted=lb, draws=db)
+            out = fn(model, xb, o, distance=distance, encode=encode, classes=cb, init=ib, bar=bar, lifted=lb, draws=db, watch=watch)
             images.append(out.images.detach())
             codes.append(out.codes.detach() if out.codes is not None else None)
             curves.append((len(xb), out.curve))

@@ -27,36 +27,36 @@ def _encoded(model, x, encode, classes, categorical: str) -> torch.Tensor:
 
 
 @register_inverter("encoder")
-def encoder(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None) -> Inversion:
+def encoder(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None, watch=None) -> Inversion:
     code = _encoded(model, lifted if lifted is not None else x, encode, classes, o.categorical)
     with torch.no_grad():
         images = model.decode(code)
     return Inversion("encoder", images, code, 0.0)
 
 
-def _optimize(model, x, o, start, distance, bar, name) -> Inversion:
+def _optimize(model, x, o, start, distance, bar, name, watch=None) -> Inversion:
     code = CodeVariable(model, start, o.categorical)
 
     def render():
         c = code()
         return model.decode(c), prior_square(model, c)
 
-    curve = descend(model, x, list(code.parameters()), render, distance, o, bar)
+    curve = descend(model, x, list(code.parameters()), render, distance, o, bar, watch)
     with torch.no_grad():
         c = code()
         return Inversion(name, model.decode(c), c, 0.0, curve)
 
 
 @register_inverter("optimize")
-def optimize(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None) -> Inversion:
+def optimize(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None, watch=None) -> Inversion:
     start = init if init is not None else start_codes(model, x, draws[: o.candidates], o.categorical, classes, distance.observe)
-    return _optimize(model, x, o, start, distance, bar, "optimize")
+    return _optimize(model, x, o, start, distance, bar, "optimize", watch)
 
 
 @register_inverter("hybrid")
-def hybrid(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None) -> Inversion:
+def hybrid(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None, watch=None) -> Inversion:
     start = _encoded(model, lifted if lifted is not None else x, encode, classes, o.categorical)
-    return _optimize(model, x, o, start, distance, bar, "hybrid")
+    return _optimize(model, x, o, start, distance, bar, "hybrid", watch)
 
 
 def multicode_layer(model, layer: int | None) -> int:
@@ -71,7 +71,7 @@ def multicode_layer(model, layer: int | None) -> int:
 
 
 @register_inverter("multicode")
-def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None) -> Inversion:
+def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=None, lifted=None, draws=None, watch=None) -> Inversion:
     """mGANprior: h = sum_n alpha_n * G_1..l(z_n) channel by channel, output G_l+1..L(h)."""
     n, k = len(x), o.codes
     layer = multicode_layer(model, o.layer)
@@ -100,7 +100,7 @@ def multicode(model, x, o, *, distance, encode, classes=None, init=None, bar=Non
         c = codes()
         return model.decode_from(mix(c), layer, c[:n]), prior_square(model, c).view(k, n).mean(0)
 
-    curve = descend(model, x, [*codes.parameters(), raw], render, distance, o, bar)
+    curve = descend(model, x, [*codes.parameters(), raw], render, distance, o, bar, watch)
     with torch.no_grad():
         c = codes()
         images = model.decode_from(mix(c), layer, c[:n])

@@ -53,7 +53,7 @@ class Degradation:
 
 @dataclass
 class DegradeOptions:
-    mask: str = "centre"  # inpaint: centre, rectangles, strokes, or an image file (white = missing)
+    mask: str | torch.Tensor = "centre"  # inpaint: centre, rectangles, strokes, an image file (white = missing), or (1, 1, H, W) with 1 = known
     noise: float = 0.3  # denoise: std of the added Gaussian noise, data in [-1, 1]
     factor: int = 4  # superres: downsampling factor
     seed: int = 0  # random masks and noise
@@ -73,7 +73,8 @@ MASK_ALIASES = {"center": "centre"}
 
 @TASKS.register("inpaint")
 def _inpaint(x, o):
-    kind = MASK_ALIASES.get(o.mask, o.mask)
+    drawn = isinstance(o.mask, torch.Tensor)
+    kind = o.mask if drawn else MASK_ALIASES.get(o.mask, o.mask)
     mask = make_mask(kind, x, o.seed)  # (n, 1, H, W), 1 = known
     y = x * mask
 
@@ -82,7 +83,7 @@ def _inpaint(x, o):
 
     filled = harmonic_fill(y, mask)
     what = {"centre": "a centre square of half the side missing", "rectangles": "random rectangles missing",
-            "strokes": "random strokes missing"}.get(kind, f"the white pixels of {o.mask} missing")
+            "strokes": "random strokes missing"}.get(kind, f"the white pixels of {o.mask} missing") if not drawn else "the drawn pixels missing"
     return Degradation("inpaint", y, operator, filled, {"harmonic fill": filled}, mask, what)
 
 
@@ -127,6 +128,13 @@ def grey(x: torch.Tensor) -> torch.Tensor:
 def make_mask(kind: str, x: torch.Tensor, seed: int) -> torch.Tensor:
     """(n, 1, H, W): 1 where the pixel is known, 0 where it is to be filled."""
     n, _, h, w = x.shape
+    if isinstance(kind, torch.Tensor):  # a mask given as a tensor, 1 = known
+        if tuple(kind.shape[-2:]) != (h, w) or kind.numel() != h * w:
+            raise GaneError(f"A drawn mask must be one {h}x{w} map, the images' size; got shape {tuple(kind.shape)}.")
+        known = (kind.reshape(1, 1, h, w) > 0.5).float()
+        if known.all() or not known.any():
+            raise GaneError(f"The mask marks {'no' if known.all() else 'every'} pixel as missing: mark the region to fill.")
+        return known.expand(n, 1, h, w).to(x.device).clone()
     g = torch.Generator().manual_seed(seed)
     m = torch.ones(n, 1, h, w)
     if kind == "centre":
@@ -209,9 +217,10 @@ class Restoration:
 
 
 def restore(model, x: torch.Tensor, task: str, methods=("optimize",), options: InversionOptions | None = None,
-            degrade_options: DegradeOptions | None = None, encoder: Callable | None = None) -> Restoration:
+            degrade_options: DegradeOptions | None = None, encoder: Callable | None = None, watch: Callable | None = None) -> Restoration:
     """Degrade clean images ``x`` by ``task``, restore them through ``model``'s frozen generator with
-    each method, and judge every restoration and baseline against ``x`` (PSNR, SSIM)."""
+    each method, and judge every restoration and baseline against ``x`` (PSNR, SSIM). ``watch``: as
+    for :func:`invert`, called during each method's descent."""
     o = options or InversionOptions()
     d = degrade(task, x.to(model.device), degrade_options)
     results, restored = {}, {}
@@ -224,7 +233,8 @@ def restore(model, x: torch.Tensor, task: str, methods=("optimize",), options: I
         for i in range(0, len(x), chunk):  # the operator of a batch reads its own masks
             sub = Degradation(d.task, d.observed[i : i + chunk], _rows(d, i, chunk), d.lifted[i : i + chunk], {},
                               d.mask[i : i + chunk] if d.mask is not None else None)
-            parts.append(invert(model, sub.observed, method, o, encoder=encoder, operator=sub.operator, lifted=sub.lifted, first=i))
+            parts.append(invert(model, sub.observed, method, o, encoder=encoder, operator=sub.operator, lifted=sub.lifted, first=i,
+                                watch=watch))
         result = _join(method, parts)
         results[method] = result
         restored[method] = d.finish(result.images)

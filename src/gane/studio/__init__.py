@@ -1,0 +1,65 @@
+"""gane studio: a page in the browser over the Python API, for sampling, encoding, editing, painting,
+restoring and translating with the runs under a folder (``gane studio [RUNS_DIR]``).
+
+The page and its server need the ``studio`` extra (``pip install 'gane[studio]'``: FastAPI and
+uvicorn); :class:`Studio` itself needs nothing more than gane.
+"""
+from __future__ import annotations
+
+import socket
+
+from ..errors import GaneError
+from .core import DEFAULT_MAX_UPLOAD_MB, Studio, find_runs, read_image
+
+__all__ = ["Studio", "find_runs", "read_image", "serve", "create_app", "DEFAULT_MAX_UPLOAD_MB"]
+
+EXTRA_MESSAGE = ("gane studio needs the studio extra (FastAPI and uvicorn), which is not installed here: "
+                 "pip install 'gane[studio]' (or, in a clone, pip install -e '.[studio]'; make demo installs it).")
+
+
+def create_app(studio: Studio, loopback: bool = True):
+    """The studio's ASGI app (see :func:`gane.studio.app.create_app`); a clear error without the extra."""
+    try:
+        from .app import create_app as make
+    except ImportError:
+        raise GaneError(EXTRA_MESSAGE) from None
+    return make(studio, loopback)
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def serve(runs_dir="runs", host: str = "127.0.0.1", port: int = 7860, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+          device: str = "cpu", say=print) -> None:
+    """Serve the studio on http://HOST:PORT until interrupted. Binds this machine only unless ``host``
+    says otherwise, and then warns: the studio has no login, and anyone who reaches it can run the
+    models and read the runs' images."""
+    try:
+        import uvicorn  # noqa: F401
+        from . import app  # noqa: F401
+    except ImportError:
+        raise GaneError(EXTRA_MESSAGE) from None
+    studio = Studio(runs_dir, device, max_upload_mb)
+    if not studio.run_ids():
+        raise GaneError(f"There are no runs under {studio.root} (a run is a folder with checkpoints/step-N). Train one first "
+                        "(make demo, or gane train bigan --data mnist-5k), or pass the folder that holds your runs: gane studio PATH.")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:  # a taken port is said now, not as uvicorn's traceback
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise GaneError(f"Cannot listen on {host}:{port} ({e.strerror or e}). Another program (or another studio) may be "
+                            "using the port: pass another with --port, or check --host.") from None
+    loopback = is_loopback(host)
+    if not loopback:
+        say(f"gane: warning: the studio listens on {host}, so other machines that can reach this one can use it. It has no "
+            "login: anyone who reaches it can run the models and see the runs' images. Use the default --host 127.0.0.1 "
+            "unless you mean that.")
+    shown = f"[{host}]" if ":" in host else host
+    say(f"gane: studio on http://{shown}:{port} with {len(studio.run_ids())} run(s) from {studio.root} "
+        f"(uploads up to {max_upload_mb:g} MB); Ctrl+C stops it.")
+    import uvicorn
+
+    uvicorn.run(create_app(studio, loopback), host=host, port=port, log_level="warning", access_log=False)

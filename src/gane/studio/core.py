@@ -1,0 +1,780 @@
+"""The studio's work, without a web framework: the runs under a folder, the images a person brought,
+and each tab's action as a call of gane's own API (sampling, ``gane.edit``, ``gane.inversion``,
+restoration, translation). The web layer (``app.py``) only moves JSON and PNGs to and from here, so
+everything here is tested without a browser.
+
+Images go in as bytes (an upload) or as a split of a run's data, are kept in memory (never written to
+disk) and are converted to a run's shape when a tab uses them: centre-cropped, resized and turned
+grey or colour, as ``gane invert --images FILE`` does. Every answer is PNG bytes at the model's size;
+the page scales them up.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import struct
+import threading
+import time
+import uuid
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import GaneError
+
+log = logging.getLogger("gane.studio")
+
+#: image types an upload may be (Pillow's format names); anything else is refused before it is decoded
+UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PPM")
+DEFAULT_MAX_UPLOAD_MB = 10.0
+KEPT_IMAGES = 256  # uploads and picked images held in memory, oldest forgotten first
+KEPT_CODES = 256  # paint states (codes) held for undo
+POOL = 1000  # images whose codes give the attribute vectors (gane edit's --pool default)
+MAX_STEPS = 2000
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+# ------------------------------------------------------------------------------------------ images
+def read_image(data: bytes, name: str = "the upload", max_bytes: int | None = None, max_pixels: int | None = None):
+    """Bytes of an uploaded image -> a loaded 8-bit PIL image (grey or RGB, or RGBA when it has
+    transparency), or a clear error: too large, not an image type the studio takes, more pixels than
+    Pillow's limit (a decompression bomb: a small file that would expand to gigabytes), or damaged."""
+    from PIL import Image, UnidentifiedImageError
+
+    from ..data.sources import _as_8bit
+
+    limit = max_bytes if max_bytes is not None else int(DEFAULT_MAX_UPLOAD_MB * 2**20)
+    if not data:
+        raise GaneError(f"{name} is empty: pick an image file (PNG, JPEG, GIF, BMP, WebP or TIFF).")
+    if len(data) > limit:
+        raise GaneError(f"{name} is {len(data) / 2**20:.1f} MB; the studio takes images up to {limit / 2**20:g} MB "
+                        "(gane studio --max-upload-mb sets the limit).")
+    pixels = max_pixels if max_pixels is not None else Image.MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))  # reads the header only
+            if im.format not in UPLOAD_FORMATS:
+                raise GaneError(f"{name} is a {im.format} file; the studio takes PNG, JPEG, GIF, BMP, WebP and TIFF images.")
+            w, h = im.size
+            if pixels and w * h > pixels:
+                raise GaneError(f"{name} claims {w}x{h} pixels ({w * h / 1e6:.0f} million), more than the "
+                                f"{pixels / 1e6:.0f} million Pillow allows: it is refused as a possible decompression bomb.")
+            im.seek(0)  # the first frame of an animation
+            im.load()
+    except GaneError:
+        raise
+    except UnidentifiedImageError:
+        raise GaneError(f"{name} is not an image: pick a PNG, JPEG, GIF, BMP, WebP or TIFF file.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise GaneError(f"{name} has more pixels than Pillow allows: it is refused as a possible decompression bomb.") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
+        raise GaneError(f"{name} could not be read as an image ({e}): the file is damaged or cut short.") from None
+    im = _as_8bit(im)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        return im.convert("RGBA")
+    return im.convert("L" if im.mode in ("1", "L", "I", "F") else "RGB")
+
+
+def image_tensor(im, shape: tuple[int, ...]) -> torch.Tensor:
+    """A PIL image -> (1, C, H, W) in [-1, 1] of ``shape``: centre-cropped to a square, resized, and
+    made grey or colour (transparent pixels over white), as gane reads image files."""
+    from PIL import Image
+
+    from ..data import images_to_float
+    from ..data.sources import square_tensor
+
+    c, h, w = shape
+    if im.mode == "RGBA":
+        flat = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(flat, im)
+    im = im.convert("L" if c == 1 else "RGB")
+    if h != w:
+        im = im.resize((w, h), Image.BICUBIC)
+        t = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
+        t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
+    else:
+        t = square_tensor(im, h)
+    return images_to_float(t).unsqueeze(0)
+
+
+def tensor_image(x: torch.Tensor):
+    """(C, H, W) in [-1, 1] -> a PIL image (grey or RGB)."""
+    from PIL import Image
+
+    a = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    a = a[0].numpy() if a.shape[0] == 1 else a.permute(1, 2, 0).numpy()
+    return Image.fromarray(a)
+
+
+def png(x: torch.Tensor, nrow: int | None = None) -> bytes:
+    """PNG bytes of one image (C, H, W) or (1, C, H, W), or of a grid of (n, C, H, W) with ``nrow`` a row."""
+    from torchvision.utils import make_grid
+
+    if x.dim() == 4 and len(x) == 1:
+        x = x[0]
+    if x.dim() == 4:
+        x = make_grid(x.detach().float().cpu(), nrow=nrow or len(x), padding=1, pad_value=1.0)
+    buf = io.BytesIO()
+    tensor_image(x).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def stroke_layer(data: bytes, h: int, w: int, channels: int, max_bytes: int | None = None):
+    """A painted layer (a PNG with transparency, at any size) -> (alpha (1, 1, h, w) in [0, 1], colour
+    (1, C, h, w) in [-1, 1]): each pixel of the model's image covered by the fraction of paint over it,
+    and the mean colour of that paint."""
+    from PIL import Image
+
+    im = read_image(data, "the painted layer", max_bytes).convert("RGBA").resize((w, h), Image.BOX)  # Pillow premultiplies alpha
+    a = torch.from_numpy(np.asarray(im, dtype=np.float32).copy()) / 255.0  # (h, w, 4)
+    alpha = a[..., 3].view(1, 1, h, w)
+    rgb = a[..., :3].permute(2, 0, 1).unsqueeze(0) * 2 - 1
+    if channels == 1:
+        from ..inversion.restore import grey
+
+        rgb = grey(rgb)
+    return alpha, rgb
+
+
+@dataclass
+class Picture:
+    """An image a person brought (or picked from a run's data), as it came."""
+
+    name: str
+    image: object  # PIL image
+
+
+class Images:
+    """The images of this studio session, by id, in memory only (the oldest forgotten past ``KEPT_IMAGES``)."""
+
+    def __init__(self, keep: int = KEPT_IMAGES):
+        self.keep, self._items, self._lock = keep, OrderedDict(), threading.Lock()
+
+    def add(self, picture: Picture) -> str:
+        key = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._items[key] = picture
+            while len(self._items) > self.keep:
+                self._items.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> Picture:
+        with self._lock:
+            if key not in self._items:
+                raise GaneError("That image is no longer held by the studio (it keeps the last "
+                                f"{self.keep}): upload or pick it again.")
+            return self._items[key]
+
+
+# ------------------------------------------------------------------------------------------ runs
+def find_runs(root: Path, depth: int = 3) -> list[Path]:
+    """Run folders under ``root`` (a folder holding checkpoints/step-N with a config.json), down to
+    ``depth`` levels, in name order. A vqgan run's prior (RUN/prior) is a run of its own."""
+    from ..train import latest_checkpoint
+
+    root = Path(root)
+    found = []
+
+    def walk(folder: Path, level: int):
+        ckpt = latest_checkpoint(folder) if (folder / "checkpoints").is_dir() else None
+        if ckpt is not None and (ckpt / "config.json").is_file():
+            found.append(folder)
+        if level >= depth:
+            return
+        try:
+            children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError:
+            return
+        for child in children:
+            if child.name not in ("checkpoints", "encoders", "directions", "inversions", "restorations", "edits",
+                                  "translations", "tb", "samples"):
+                walk(child, level + 1)
+
+    if root.is_dir():
+        walk(root, 0)
+    return found
+
+
+@dataclass
+class Job:
+    """Work that takes a while (an optimisation), run on a thread of its own and watched by the page."""
+
+    id: str
+    kind: str
+    state: str = "running"  # running, done, error, cancelled
+    step: int = 0
+    steps: int = 0
+    preview: torch.Tensor | None = None
+    result: dict = field(default_factory=dict)
+    error: str = ""
+    started: float = field(default_factory=time.perf_counter)
+    seconds: float = 0.0
+    cancelled: bool = False
+
+
+class Cancelled(Exception):
+    """Raised inside a job's watch when a newer job of the page replaced it."""
+
+
+class Jobs:
+    """One job at a time: a new one cancels the one before it (the page shows only the latest)."""
+
+    def __init__(self, keep: int = 32):
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._lock = threading.Lock()
+        self.keep = keep
+
+    def start(self, kind: str, work: Callable[[Callable], dict]) -> Job:
+        """Run ``work(watch)`` on a thread; ``watch(step, steps, images)`` shows progress."""
+        job = Job(uuid.uuid4().hex[:12], kind)
+        with self._lock:
+            for other in self._jobs.values():
+                if other.state == "running":
+                    other.cancelled = True
+            self._jobs[job.id] = job
+            while len(self._jobs) > self.keep:
+                self._jobs.popitem(last=False)
+
+        def watch(step, steps, images):
+            if job.cancelled:
+                raise Cancelled
+            job.step, job.steps, job.preview = int(step), int(steps), images[:1].detach().cpu()
+
+        def run():
+            try:
+                job.result = work(watch)
+                job.state = "done"
+            except Cancelled:
+                job.state = "cancelled"
+            except GaneError as e:
+                job.state, job.error = "error", str(e)
+            except Exception as e:  # a fault of gane's, not the user's: said on the page, detailed in the server log
+                log.exception("studio job %s (%s) failed", job.id, kind)
+                job.state, job.error = "error", f"The studio hit an internal error ({type(e).__name__}: {e}); the server's log has the details."
+            job.seconds = time.perf_counter() - job.started
+
+        threading.Thread(target=run, daemon=True, name=f"gane-studio-{kind}").start()
+        return job
+
+    def get(self, key: str) -> Job:
+        with self._lock:
+            if key not in self._jobs:
+                raise GaneError("No such job: it finished long ago or the studio was restarted. Run it again.")
+            return self._jobs[key]
+
+    def wait(self, key: str, timeout: float = 60.0) -> Job:
+        """Block until the job ends (for tests and the benchmark)."""
+        end = time.perf_counter() + timeout
+        job = self.get(key)
+        while job.state == "running" and time.perf_counter() < end:
+            time.sleep(0.005)
+        return job
+
+
+class Studio:
+    """The runs under ``runs_dir``, loaded on first use (frozen, with their moving averages), and the
+    actions of the studio's tabs. Nothing here writes to a run except :meth:`save_direction`."""
+
+    def __init__(self, runs_dir: str | Path = "runs", device: str = "cpu", max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+                 max_pixels: int | None = None):
+        from ..device import resolve_device
+
+        self.root = Path(runs_dir)
+        if not self.root.exists():
+            raise GaneError(f"The runs folder {self.root} does not exist. Train a run first (make demo, or gane train bigan "
+                            "--data mnist-5k), or pass the folder that holds your runs: gane studio PATH.")
+        if not self.root.is_dir():
+            raise GaneError(f"{self.root} is a file; gane studio takes the folder that holds your runs (default runs/).")
+        if not max_upload_mb > 0:
+            raise GaneError(f"--max-upload-mb must be positive; got {max_upload_mb}.")
+        self.device = resolve_device(device)
+        self.max_bytes = int(max_upload_mb * 2**20)
+        self.max_pixels = max_pixels
+        self.images = Images()
+        self.jobs = Jobs()
+        self._loaded: dict[str, object] = {}
+        self._directions: dict[tuple[str, str], dict] = {}
+        self._states: OrderedDict[str, tuple[str, torch.Tensor]] = OrderedDict()
+        self._lock = threading.RLock()
+        self.refresh()
+
+    # ------------------------------------------------------------------ the runs
+    def refresh(self) -> list[str]:
+        """Look for runs again (a run trained while the studio is open appears)."""
+        self._paths = {p.relative_to(self.root).as_posix() if p != self.root else ".": p for p in find_runs(self.root)}
+        return list(self._paths)
+
+    def run_ids(self) -> list[str]:
+        return list(self._paths)
+
+    def run(self, run_id: str):
+        """The loaded run of an id from the list (never a path from the page)."""
+        if run_id not in self._paths:
+            self.refresh()
+        if run_id not in self._paths:
+            raise GaneError(f"There is no run {run_id!r} under {self.root}; pick one from the list.")
+        with self._lock:
+            if run_id not in self._loaded:
+                from ..api import load_run
+
+                self._loaded[run_id] = load_run(self._paths[run_id], ema=True, device=self.device, frozen=True)
+            return self._loaded[run_id]
+
+    def describe(self, run_id: str) -> dict:
+        """What a run is and which tabs it can use, with the reason for each that it cannot."""
+        from ..api import _run_dir
+        from ..inversion.encoders import fitted_encoders
+
+        loaded = self.run(run_id)
+        model, info = loaded.model, loaded.model.info
+        ckpt = loaded.checkpoint
+        step = int(ckpt.name.split("-")[-1]) if ckpt.name.startswith("step-") and ckpt.name.split("-")[-1].isdigit() else None
+        out = {"id": run_id, "family": model.name, "step": step, "shape": list(info.shape), "kind": info.kind,
+               "data": (loaded.config.get("train") or {}).get("data"), "tabs": {}, "why": {}}
+        translates = bool(getattr(model, "translates", False))
+        image = info.kind == "image"
+        if translates:
+            out["tabs"] = dict.fromkeys(("sample", "encode", "edit", "paint", "restore"), False)
+            for tab in out["tabs"]:
+                out["why"][tab] = f"{model.name} is a translation model: it maps images between two domains and has no code to {tab} through."
+            out["tabs"]["translate"] = True
+            out["directions_to"] = model.directions()
+            out["source_shapes"] = {to: list(model.domain_shape("A" if to == "B" else "B")) for to in model.directions()}
+            return out
+        encoders = (["own"] if model.has_encoder else []) + fitted_encoders(_run_dir(loaded))
+        out["encoders"] = encoders
+        out["spaces"] = list(model.latent_spaces)
+        out["classes"] = model.num_classes
+        out["parts"] = [{"name": p.name, "kind": p.kind, "size": p.size} for p in model.code_parts()
+                        if p.kind in ("categorical", "uniform") and p.name != "class"]
+        out["truncation"] = "w" in model.latent_spaces
+        out["note"] = model.sampling_note()
+        out["tabs"]["sample"] = image
+        out["tabs"]["translate"] = False
+        out["why"]["translate"] = "only translation runs (pix2pix, cyclegan, unit, ...) translate."
+        for tab in ("encode", "paint", "restore"):
+            out["tabs"][tab] = image
+        out["tabs"]["edit"] = image and bool(encoders)
+        if not image:
+            for tab in ("sample", "encode", "paint", "restore", "edit"):
+                out["why"][tab] = f"this run draws vectors of shape {tuple(info.shape)}; the studio works on images."
+        elif not encoders:
+            out["why"]["edit"] = (f"attribute vectors need the codes of {POOL} images, from an encoder; {model.name} has none. "
+                                  f"Fit one: gane fit-encoder {_run_dir(loaded)} --method x-reconstruction.")
+        tasks = ["inpaint", "denoise", "superres"] + (["colorize"] if info.shape[0] == 3 else [])
+        out["restore_tasks"] = tasks if image else []
+        return out
+
+    def runs(self) -> list[dict]:
+        """The runs for the page's list: id, family, step (read from config.json, without loading weights)."""
+        import json
+
+        from ..train import latest_checkpoint
+
+        rows = []
+        for run_id, path in self._paths.items():
+            ckpt = latest_checkpoint(path)
+            try:
+                family = json.loads((ckpt / "config.json").read_text()).get("family", "?")
+            except (OSError, ValueError):
+                family = "?"
+            rows.append({"id": run_id, "family": family, "checkpoint": ckpt.name})
+        return rows
+
+    def _encoder(self, loaded, name: str | None):
+        """None for the family's own E, or a fitted encoder of the run; a clear error where there is none."""
+        from ..api import _run_dir
+        from ..inversion.encoders import load_encoder, no_encoder_message
+
+        if name in (None, "", "own"):
+            if not loaded.model.has_encoder:
+                raise GaneError(no_encoder_message(loaded.model.name, "this", _run_dir(loaded)))
+            return None
+        with self._lock:
+            key = f"encoder:{name}"
+            cache = self._loaded.setdefault(f"{id(loaded)}:encoders", {})
+            if key not in cache:
+                cache[key] = load_encoder(_run_dir(loaded), name, loaded.model, loaded.model.device, loaded.checkpoint, True)
+            return cache[key]
+
+    def _image(self, loaded, image_id: str, shape=None) -> torch.Tensor:
+        shape = tuple(shape or loaded.model.info.shape)
+        if len(shape) != 3:
+            raise GaneError(f"This run draws vectors of shape {shape}; the studio works on images.")
+        return image_tensor(self.images.get(image_id).image, shape).to(loaded.model.device)
+
+    def _codes(self, loaded, x: torch.Tensor, encoder: str | None) -> torch.Tensor:
+        from ..edit import codes_of
+
+        return codes_of(loaded.model, x, self._encoder(loaded, encoder), "encoder")
+
+    # ------------------------------------------------------------------ images in
+    def upload(self, data: bytes, name: str = "the upload") -> dict:
+        """Keep an uploaded image; returns its id and a preview."""
+        im = read_image(data, name, self.max_bytes, self.max_pixels)
+        shown = im.copy()
+        shown.thumbnail((256, 256))
+        buf = io.BytesIO()
+        shown.save(buf, "PNG")
+        return {"id": self.images.add(Picture(Path(name).name or "upload", im)), "name": Path(name).name, "png": buf.getvalue()}
+
+    def examples(self, run_id: str, n: int = 12, domain: str = "A") -> list[dict]:
+        """``n`` images spread through the test split of the run's data (of ``domain`` for translation runs)."""
+        loaded = self.run(run_id)
+        n = max(1, min(int(n), 48))
+        if getattr(loaded.model, "translates", False):
+            from ..translate.run import translate_run
+
+            to = "B" if domain == "A" else "A"
+            if to not in loaded.model.directions():
+                raise GaneError(f"{loaded.model.name} translates A to B only; its examples are of domain A.")
+            split = _split(loaded)
+            try:
+                x = translate_run(loaded, split, to, n, out=None).sources
+            except GaneError:  # a dataset whose test split is declared but absent (two aligned folders hold one)
+                if split == "train":
+                    raise
+                split = "train"
+                x = translate_run(loaded, split, to, n, out=None).sources
+            what = f"{split} {domain}"
+        else:
+            if loaded.model.info.kind != "image":
+                raise GaneError("This run draws vectors; the studio works on images.")
+            split = _split(loaded)
+            x = loaded.data(None, split).spread(n).x
+            what = split
+        out = []
+        for i, img in enumerate(x):
+            from ..data import images_to_float
+
+            t = images_to_float(img)
+            out.append({"id": self.images.add(Picture(f"{what} #{i}", tensor_image(t))), "name": f"{what} #{i}", "png": png(t)})
+        return out
+
+    # ------------------------------------------------------------------ Sample
+    def sample(self, run_id: str, seed: int = 0, n: int = 16, cls: int | None = None, parts: dict | None = None,
+               psi: float = 1.0) -> dict:
+        """A grid of ``n`` samples from ``seed``: the class, InfoGAN's code parts and stylegan's truncation as given."""
+        loaded = self.run(run_id)
+        model = loaded.model
+        n = int(n)
+        if not 1 <= n <= 64:
+            raise GaneError(f"Draw 1 to 64 samples; got {n}.")
+        parts = {k: v for k, v in (parts or {}).items() if v is not None}
+        gen = torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            if psi != 1.0:
+                from ..families.stylegan import styled_samples
+
+                if cls is not None or parts:
+                    raise GaneError("Truncation applies to stylegan's codes alone: leave the class and code parts unset.")
+                x, _ = styled_samples(model, n, int(seed), float(psi))
+            elif parts:
+                code = model.sample_codes(n, gen)
+                if cls is not None:
+                    code = model.set_code_part(code, "class", int(cls))
+                for name, value in parts.items():
+                    code = model.set_code_part(code, name, value)
+                x = model.decode(code)
+            else:
+                x = model.sample(n, generator=gen, classes=None if cls is None else int(cls))
+        return {"png": png(x.cpu(), nrow=min(8, n)), "note": model.sampling_note()}
+
+    # ------------------------------------------------------------------ Encode
+    def encode(self, run_id: str, image_id: str, encoder: str | None = None) -> dict:
+        """x as the model sees it, and G(E(x)) with its PSNR and SSIM against x."""
+        from ..inversion.restore import judge_restoration
+
+        loaded = self.run(run_id)
+        t = time.perf_counter()
+        x = self._image(loaded, image_id)
+        if encoder in (None, "", "own") and not loaded.model.has_encoder:
+            return {"x": png(x), "recon": None, "note": f"{loaded.model.name} has no encoder: invert x by optimisation below."}
+        with torch.no_grad():
+            recon = loaded.model.decode(self._codes(loaded, x, encoder))
+        ms = (time.perf_counter() - t) * 1000
+        return {"x": png(x), "recon": png(recon), "ms": ms, **judge_restoration(recon.cpu(), x.cpu())}
+
+    def invert_job(self, run_id: str, image_id: str, method: str = "optimize", steps: int = 200, space: str = "z",
+                   encoder: str | None = None) -> Job:
+        """Optimise a code for the image (optimize, or hybrid from E(x)) on a job the page watches."""
+        from ..inversion import InversionOptions, invert
+        from ..inversion.restore import judge_restoration
+
+        if method not in ("optimize", "hybrid"):
+            raise GaneError(f"The studio inverts by optimize or hybrid; got {method!r}.")
+        steps = _steps(steps)
+        loaded = self.run(run_id)
+        generator = loaded.model.in_space(space)
+        x = self._image(loaded, image_id)
+        fitted = self._encoder(loaded, encoder) if method == "hybrid" else None
+        if method == "hybrid" and fitted is None and not generator.has_encoder:
+            raise GaneError(f"hybrid starts from E(x), and {loaded.model.name} has no encoder into {space}: use optimize.")
+
+        def work(watch):
+            result = invert(generator, x, method, InversionOptions(steps=steps, curve_every=max(1, steps // 50)), encoder=fitted, watch=watch)
+            return {"png": png(result.images), "curve": result.curve, "seconds": result.seconds,
+                    **judge_restoration(result.images.cpu(), x.cpu())}
+
+        return self.jobs.start("invert", work)
+
+    # ------------------------------------------------------------------ Edit
+    def directions(self, run_id: str, encoder: str | None = None) -> dict:
+        """The attribute vectors of a run (gane edit's): one per class of labelled data and per computed
+        attribute, from the codes of ``POOL`` test images, and those saved in RUN/directions."""
+        from ..api import _run_dir
+        from ..edit.attributes import ATTRIBUTES, attribute_set, attribute_vector
+        from ..inversion.targets import load_targets
+
+        loaded = self.run(run_id)
+        key = (run_id, encoder or "own")
+        with self._lock:
+            if key in self._directions:
+                return self._directions[key]
+            model = loaded.model
+            source = load_targets(loaded, "test", POOL)
+            codes = torch.cat([self._codes(loaded, source.x[i : i + 250].to(model.device), encoder) for i in range(0, len(source.x), 250)])
+            found, skipped = {}, {}
+            specs = [f"label={k}" for k in sorted(set(source.labels.tolist()))] if source.labels is not None else []
+            for spec in specs + ATTRIBUTES.names():
+                try:
+                    in_set, what = attribute_set(spec, source.x, source.labels)
+                    found[spec] = {"vector": attribute_vector(codes, in_set.to(codes.device)), "what": what}
+                except GaneError as e:
+                    skipped[spec] = str(e)
+            for path in sorted((_run_dir(loaded) / "directions").glob("*.safetensors")):
+                from safetensors.torch import load_file
+
+                v = load_file(str(path)).get("vector")
+                if v is not None and v.numel() == model.code_dim:
+                    found[f"saved:{path.stem}"] = {"vector": v.flatten().to(model.device), "what": f"saved in {path}"}
+            self._directions[key] = {"found": found, "skipped": skipped, "pool": source.source}
+            return self._directions[key]
+
+    def direction_list(self, run_id: str, encoder: str | None = None) -> dict:
+        d = self.directions(run_id, encoder)
+        return {"directions": [{"name": k, "what": v["what"]} for k, v in d["found"].items()],
+                "skipped": d["skipped"], "pool": d["pool"]}
+
+    def edit(self, run_id: str, image_id: str, alphas: dict[str, float], encoder: str | None = None) -> dict:
+        """G(E(x) + sum of alpha * attribute vector) for the sliders' values."""
+        loaded = self.run(run_id)
+        found = self.directions(run_id, encoder)["found"]
+        x = self._image(loaded, image_id)
+        code = self._codes(loaded, x, encoder)
+        moved = code.clone()
+        for name, alpha in (alphas or {}).items():
+            if name not in found:
+                raise GaneError(f"There is no direction {name!r} for this run; pick one of {', '.join(found)}.")
+            moved = moved + float(alpha) * found[name]["vector"].view(1, -1)
+        with torch.no_grad():
+            return {"png": png(loaded.model.decode(moved)), "recon": png(loaded.model.decode(code))}
+
+    def interpolate(self, run_id: str, a: str, b: str, t: float = 0.5, mode: str = "linear", encoder: str | None = None,
+                    steps: int = 8) -> dict:
+        """The image at fraction ``t`` of the way from a's code to b's, and the whole path as a strip."""
+        from ..edit.interpolation import code_path, interpolate
+
+        loaded = self.run(run_id)
+        if not 0 <= float(t) <= 1:
+            raise GaneError(f"The interpolation fraction is between 0 and 1; got {t}.")
+        za = self._codes(loaded, self._image(loaded, a), encoder)
+        zb = self._codes(loaded, self._image(loaded, b), encoder)
+        with torch.no_grad():
+            at = loaded.model.decode(code_path(loaded.model, za, zb, torch.tensor([float(t)], device=za.device), mode)[:, 0])
+        strip = interpolate(loaded.model, za, zb, steps, mode)[0]
+        return {"png": png(at), "strip": png(strip.cpu(), nrow=steps)}
+
+    def arithmetic(self, run_id: str, a: str, b: str, c: str, encoder: str | None = None) -> dict:
+        """G(E(a) - E(b) + E(c)), with the three reconstructions."""
+        loaded = self.run(run_id)
+        z = [self._codes(loaded, self._image(loaded, k), encoder) for k in (a, b, c)]
+        with torch.no_grad():
+            result = loaded.model.decode(z[0] - z[1] + z[2])
+            recon = loaded.model.decode(torch.cat(z))
+        return {"png": png(result), "recons": png(recon.cpu(), nrow=3)}
+
+    def save_direction(self, run_id: str, direction: str, name: str, encoder: str | None = None) -> dict:
+        """Save an attribute vector as RUN/directions/NAME.safetensors (the only write the studio makes to a run)."""
+        import json
+
+        from safetensors.torch import save_file
+
+        from ..api import _run_dir
+
+        if not NAME.match(name or ""):
+            raise GaneError(f"A direction's name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit; got {name!r}.")
+        loaded = self.run(run_id)
+        found = self.directions(run_id, encoder)["found"]
+        if direction not in found:
+            raise GaneError(f"There is no direction {direction!r} for this run.")
+        folder = _run_dir(loaded) / "directions"
+        path = folder / f"{name}.safetensors"
+        if path.exists():
+            raise GaneError(f"{path} already exists; pick another name (the studio never overwrites a saved direction).")
+        folder.mkdir(exist_ok=True)
+        meta = {"attribute": direction, "what": found[direction]["what"], "encoder": encoder or "own",
+                "checkpoint": str(loaded.checkpoint), "pool": self.directions(run_id, encoder)["pool"]}
+        save_file({"vector": found[direction]["vector"].detach().cpu().contiguous()}, str(path), metadata={k: str(v) for k, v in meta.items()})
+        (folder / f"{name}.json").write_text(json.dumps(meta, indent=2))
+        found[f"saved:{name}"] = {"vector": found[direction]["vector"], "what": f"saved in {path}"}
+        return {"path": str(path), "name": f"saved:{name}"}
+
+    # ------------------------------------------------------------------ Paint
+    def _remember(self, run_id: str, code: torch.Tensor) -> str:
+        key = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._states[key] = (run_id, code.detach())
+            while len(self._states) > KEPT_CODES:
+                self._states.popitem(last=False)
+        return key
+
+    def _remembered(self, run_id: str, key: str) -> torch.Tensor:
+        with self._lock:
+            if key not in self._states or self._states[key][0] != run_id:
+                raise GaneError("That edit is no longer held by the studio: start again from the image.")
+            return self._states[key][1]
+
+    def paint_start(self, run_id: str, image_id: str, encoder: str | None = None, steps: int = 200) -> Job:
+        """The code painting starts from: E(x), or (without an encoder) an optimised inversion of x."""
+        from ..inversion import InversionOptions, invert
+
+        loaded = self.run(run_id)
+        x = self._image(loaded, image_id)
+        use_encoder = loaded.model.has_encoder or encoder not in (None, "", "own")
+
+        def work(watch):
+            if use_encoder:
+                code = self._codes(loaded, x, encoder)
+            else:
+                code = invert(loaded.model, x, "optimize", InversionOptions(steps=_steps(steps)), watch=watch).codes
+            with torch.no_grad():
+                image = loaded.model.decode(code)
+            return {"png": png(image), "x": png(x), "state": self._remember(run_id, code),
+                    "how": "E(x)" if use_encoder else f"an optimised inversion ({steps} steps)"}
+
+        return self.jobs.start("paint-start", work)
+
+    def paint(self, run_id: str, state: str, strokes: bytes | None = None, keep: bytes | None = None, steps: int = 50,
+              lr: float = 0.05, code_weight: float = 0.1) -> Job:
+        """iGAN's constrained edit from a painting state: inside the colour strokes G(z) is pulled toward
+        their colour, inside the keep strokes toward the image as it is; z stays near its start."""
+        from ..edit import constrained_edit
+
+        loaded = self.run(run_id)
+        model = loaded.model
+        c, h, w = model.info.shape
+        start = self._remembered(run_id, state)
+        with torch.no_grad():
+            current = model.decode(start)
+        mask = torch.zeros(1, 1, h, w, device=start.device)
+        target = current.clone()
+        if keep:
+            alpha, _ = stroke_layer(keep, h, w, c, self.max_bytes)
+            mask = torch.maximum(mask, alpha.to(mask.device))
+        if strokes:
+            alpha, colour = stroke_layer(strokes, h, w, c, self.max_bytes)
+            alpha, colour = alpha.to(mask.device), colour.to(mask.device)
+            target = torch.where(alpha > 0, colour, target)
+            mask = torch.maximum(mask, alpha)
+        if float(mask.sum()) == 0:
+            raise GaneError("Nothing is painted: draw a colour stroke (or a keep stroke) on the image first.")
+        steps = _steps(steps)
+
+        def work(watch):
+            image, code = constrained_edit(model, start, mask, target, steps, lr, code_weight, watch=watch)
+            inside = mask > 0.5
+            err = float(((image - target).pow(2) * mask).sum() / mask.sum().clamp_min(1e-6) / c)
+            return {"png": png(image), "state": self._remember(run_id, code), "target_error": err,
+                    "painted_pixels": int(inside.sum())}
+
+        return self.jobs.start("paint", work)
+
+    # ------------------------------------------------------------------ Restore
+    def restore(self, run_id: str, image_id: str, task: str, method: str = "optimize", steps: int = 200, mask: str = "centre",
+                drawn: bytes | None = None, noise: float = 0.3, factor: int = 4, encoder: str | None = None, seed: int = 0) -> Job:
+        """Degrade the image by ``task`` and restore it through G (gane restore's), beside the task's classical baseline."""
+        from ..inversion import InversionOptions
+        from ..inversion.restore import TASKS, DegradeOptions, restore, shown
+
+        loaded = self.run(run_id)
+        model = loaded.model
+        TASKS.get(task)
+        if method not in ("optimize", "hybrid", "encoder"):
+            raise GaneError(f"The studio restores by optimize, hybrid or encoder; got {method!r}.")
+        fitted = self._encoder(loaded, encoder) if method in ("hybrid", "encoder") else None
+        x = self._image(loaded, image_id)
+        c, h, w = model.info.shape
+        if task == "inpaint" and mask == "drawn":
+            if not drawn:
+                raise GaneError("Draw the region to fill on the image first (or pick a built-in mask).")
+            alpha, _ = stroke_layer(drawn, h, w, c, self.max_bytes)
+            mask = (alpha < 0.5).float()  # 1 = known, where nothing was drawn
+        elif task == "inpaint" and mask not in ("centre", "rectangles", "strokes"):
+            raise GaneError(f"The mask is centre, rectangles, strokes or drawn; got {mask!r}.")
+        steps = _steps(steps)
+        options = DegradeOptions(mask, float(noise), int(factor), int(seed))
+
+        def work(watch):
+            result = restore(model, x, task, [method], InversionOptions(steps=steps), options, fitted, watch=watch)
+            names = list(result.restored)
+            return {"clean": png(x), "observed": png(shown(result.degradation)),
+                    "description": result.degradation.description,
+                    "results": [{"name": k, "png": png(result.restored[k]), **result.quality[k],
+                                 "kind": "through G" if k == method else "baseline"} for k in names]}
+
+        return self.jobs.start("restore", work)
+
+    # ------------------------------------------------------------------ Translate
+    def translate(self, run_id: str, image_id: str, to: str = "B") -> dict:
+        """The image in the source domain's shape beside its translation into domain ``to``."""
+        loaded = self.run(run_id)
+        model = loaded.model
+        if not getattr(model, "translates", False):
+            raise GaneError(f"{model.name} is not a translation model; pick a pix2pix, cyclegan, unit, ... run.")
+        if to not in model.directions():
+            raise GaneError(f"{model.name} translates A to B only (it is one-way).")
+        x = self._image(loaded, image_id, model.domain_shape("A" if to == "B" else "B"))
+        t = time.perf_counter()
+        y = model.translate(x, to=to)
+        return {"source": png(x), "png": png(y), "ms": (time.perf_counter() - t) * 1000}
+
+    def job_state(self, key: str) -> dict:
+        """A job as the page shows it: its state, step, the latest image and, when done, its result."""
+        job = self.jobs.get(key)
+        out = {"id": job.id, "kind": job.kind, "state": job.state, "step": job.step, "steps": job.steps,
+               "seconds": job.seconds or time.perf_counter() - job.started}
+        if job.preview is not None:
+            out["preview"] = png(job.preview)
+        if job.state == "done":
+            out["result"] = job.result
+        elif job.state == "error":
+            out["error"] = job.error
+        return out
+
+
+def _split(loaded) -> str:
+    """The split the studio picks examples from: the run's data's test split, else its only one."""
+    from ..data import DATASETS, parse_spec
+
+    spec = (loaded.config.get("train") or {}).get("data")
+    if not spec:
+        raise GaneError(f"{loaded.checkpoint / 'config.json'} does not name the data the run was trained on, so there are no "
+                        "test images to pick: upload images instead.")
+    splits = DATASETS.get(parse_spec(spec)[0]).splits
+    return "test" if "test" in splits else splits[0]
+
+
+def _steps(steps) -> int:
+    steps = int(steps)
+    if not 1 <= steps <= MAX_STEPS:
+        raise GaneError(f"Steps run from 1 to {MAX_STEPS}; got {steps}.")
+    return steps
+
