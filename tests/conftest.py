@@ -36,6 +36,14 @@ def image_npz(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def studio_runs(tmp_path_factory, image_npz):
+    """Tiny runs for the studio's tests: bigan (an encoder), gan (none) and pix2pix (translation)."""
+    from studio_helpers import tiny_runs
+
+    return tiny_runs(tmp_path_factory.mktemp("studio"), image_npz)
+
+
+@pytest.fixture(scope="session")
 def vector_npz(tmp_path_factory):
     """64 points of a 2-D mixture with labels."""
     rng = np.random.default_rng(0)

@@ -19,7 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
-from studio_helpers import Server, artifacts, browser_paths, tiny_runs
+from studio_helpers import Server, artifacts, browser_paths
 
 selenium = pytest.importorskip("selenium", reason="the browser tests need selenium (pip install -e '.[test]')")
 pytest.importorskip("fastapi", reason="the studio needs its extra: pip install -e '.[studio]'")
@@ -42,12 +42,11 @@ from gane.studio.core import image_tensor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, image_npz):
-    root = tiny_runs(tmp_path_factory.mktemp("studio"), image_npz)
+def runs(studio_runs):
     demo = os.environ.get("GANE_STUDIO_DEMO_RUN")
-    if demo:
-        shutil.copytree(demo, root / "demo", ignore=shutil.ignore_patterns("tensorboard", "*.png"))
-    return root
+    if demo and not (studio_runs / "demo").exists():
+        shutil.copytree(demo, studio_runs / "demo", ignore=shutil.ignore_patterns("tensorboard", "*.png"))
+    return studio_runs
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ..errors import GaneError
-from .core import Studio
+from .core import Studio, size_text
 
 log = logging.getLogger("gane.studio")
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -60,8 +60,8 @@ class BodyLimit:
     class TooLarge(Exception):
         pass
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, shown: int | None = None):
+        self.app, self.limit, self.shown = app, limit, shown or limit
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -94,8 +94,7 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send):
-        mb = self.limit / 2**20
-        response = JSONResponse({"error": f"The upload is larger than the studio's limit of {mb:g} MB "
+        response = JSONResponse({"error": f"The upload is larger than the studio's limit of {size_text(self.shown)} "
                                           "(gane studio --max-upload-mb sets it)."}, status_code=413)
         await response({"type": "http"}, None, send)
 
@@ -298,7 +297,7 @@ def create_app(studio: Studio, loopback: bool = True):
     def job(key: str):
         return urls(studio.job_state(key))
 
-    limited = BodyLimit(app, studio.max_bytes * 4 // 3 + 64 * 1024)  # a data URL is base64: 4/3 of the bytes, and the JSON around it
+    limited = BodyLimit(app, studio.max_bytes * 4 // 3 + 64 * 1024, studio.max_bytes)  # a data URL is base64: 4/3 of the bytes, and the JSON around it
     if loopback:
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 

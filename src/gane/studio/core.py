@@ -53,7 +53,7 @@ def read_image(data: bytes, name: str = "the upload", max_bytes: int | None = No
     if not data:
         raise GaneError(f"{name} is empty: pick an image file (PNG, JPEG, GIF, BMP, WebP or TIFF).")
     if len(data) > limit:
-        raise GaneError(f"{name} is {len(data) / 2**20:.1f} MB; the studio takes images up to {limit / 2**20:g} MB "
+        raise GaneError(f"{name} is {size_text(len(data))}; the studio takes images up to {size_text(limit)} "
                         "(gane studio --max-upload-mb sets the limit).")
     pixels = max_pixels if max_pixels is not None else Image.MAX_IMAGE_PIXELS
     try:
@@ -80,6 +80,15 @@ def read_image(data: bytes, name: str = "the upload", max_bytes: int | None = No
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         return im.convert("RGBA")
     return im.convert("L" if im.mode in ("1", "L", "I", "F") else "RGB")
+
+
+def size_text(n: int) -> str:
+    """A number of bytes as a person reads it: 850 bytes, 12 kB, 3.4 MB."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 2**20:
+        return f"{n / 1024:.3g} kB"
+    return f"{n / 2**20:.3g} MB"
 
 
 def image_tensor(im, shape: tuple[int, ...]) -> torch.Tensor:
@@ -327,6 +336,17 @@ class Studio:
                 self._loaded[run_id] = load_run(self._paths[run_id], ema=True, device=self.device, frozen=True)
             return self._loaded[run_id]
 
+    def _generative(self, run_id: str):
+        """The loaded run, or a clear error when it has no generator of images to sample, invert or edit."""
+        loaded = self.run(run_id)
+        model = loaded.model
+        if getattr(model, "translates", False):
+            raise GaneError(f"{run_id} is a translation run ({model.name}): it maps images between two domains and has no "
+                            "code to sample, encode, edit, paint or restore through. Use the Translate tab.")
+        if model.info.kind != "image":
+            raise GaneError(f"{run_id} draws vectors of shape {tuple(model.info.shape)}; the studio works on images.")
+        return loaded
+
     def describe(self, run_id: str) -> dict:
         """What a run is and which tabs it can use, with the reason for each that it cannot."""
         from ..api import _run_dir
@@ -462,7 +482,7 @@ class Studio:
     def sample(self, run_id: str, seed: int = 0, n: int = 16, cls: int | None = None, parts: dict | None = None,
                psi: float = 1.0) -> dict:
         """A grid of ``n`` samples from ``seed``: the class, InfoGAN's code parts and stylegan's truncation as given."""
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         model = loaded.model
         n = int(n)
         if not 1 <= n <= 64:
@@ -492,7 +512,7 @@ class Studio:
         """x as the model sees it, and G(E(x)) with its PSNR and SSIM against x."""
         from ..inversion.restore import judge_restoration
 
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         t = time.perf_counter()
         x = self._image(loaded, image_id)
         if encoder in (None, "", "own") and not loaded.model.has_encoder:
@@ -511,7 +531,7 @@ class Studio:
         if method not in ("optimize", "hybrid"):
             raise GaneError(f"The studio inverts by optimize or hybrid; got {method!r}.")
         steps = _steps(steps)
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         generator = loaded.model.in_space(space)
         x = self._image(loaded, image_id)
         fitted = self._encoder(loaded, encoder) if method == "hybrid" else None
@@ -533,7 +553,7 @@ class Studio:
         from ..edit.attributes import ATTRIBUTES, attribute_set, attribute_vector
         from ..inversion.targets import load_targets
 
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         key = (run_id, encoder or "own")
         with self._lock:
             if key in self._directions:
@@ -565,7 +585,7 @@ class Studio:
 
     def edit(self, run_id: str, image_id: str, alphas: dict[str, float], encoder: str | None = None) -> dict:
         """G(E(x) + sum of alpha * attribute vector) for the sliders' values."""
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         found = self.directions(run_id, encoder)["found"]
         x = self._image(loaded, image_id)
         code = self._codes(loaded, x, encoder)
@@ -582,7 +602,7 @@ class Studio:
         """The image at fraction ``t`` of the way from a's code to b's, and the whole path as a strip."""
         from ..edit.interpolation import code_path, interpolate
 
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         if not 0 <= float(t) <= 1:
             raise GaneError(f"The interpolation fraction is between 0 and 1; got {t}.")
         za = self._codes(loaded, self._image(loaded, a), encoder)
@@ -594,7 +614,7 @@ class Studio:
 
     def arithmetic(self, run_id: str, a: str, b: str, c: str, encoder: str | None = None) -> dict:
         """G(E(a) - E(b) + E(c)), with the three reconstructions."""
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         z = [self._codes(loaded, self._image(loaded, k), encoder) for k in (a, b, c)]
         with torch.no_grad():
             result = loaded.model.decode(z[0] - z[1] + z[2])
@@ -611,7 +631,7 @@ class Studio:
 
         if not NAME.match(name or ""):
             raise GaneError(f"A direction's name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit; got {name!r}.")
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         found = self.directions(run_id, encoder)["found"]
         if direction not in found:
             raise GaneError(f"There is no direction {direction!r} for this run.")
@@ -646,7 +666,7 @@ class Studio:
         """The code painting starts from: E(x), or (without an encoder) an optimised inversion of x."""
         from ..inversion import InversionOptions, invert
 
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         x = self._image(loaded, image_id)
         use_encoder = loaded.model.has_encoder or encoder not in (None, "", "own")
 
@@ -668,7 +688,7 @@ class Studio:
         their colour, inside the keep strokes toward the image as it is; z stays near its start."""
         from ..edit import constrained_edit
 
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         model = loaded.model
         c, h, w = model.info.shape
         start = self._remembered(run_id, state)
@@ -702,9 +722,9 @@ class Studio:
                 drawn: bytes | None = None, noise: float = 0.3, factor: int = 4, encoder: str | None = None, seed: int = 0) -> Job:
         """Degrade the image by ``task`` and restore it through G (gane restore's), beside the task's classical baseline."""
         from ..inversion import InversionOptions
-        from ..inversion.restore import TASKS, DegradeOptions, restore, shown
+        from ..inversion.restore import TASKS, DegradeOptions, degrade, restore, shown
 
-        loaded = self.run(run_id)
+        loaded = self._generative(run_id)
         model = loaded.model
         TASKS.get(task)
         if method not in ("optimize", "hybrid", "encoder"):
@@ -721,6 +741,7 @@ class Studio:
             raise GaneError(f"The mask is centre, rectangles, strokes or drawn; got {mask!r}.")
         steps = _steps(steps)
         options = DegradeOptions(mask, float(noise), int(factor), int(seed))
+        degrade(task, x, options)  # a task this model cannot do, or options it cannot take, are said now, not from the job
 
         def work(watch):
             result = restore(model, x, task, [method], InversionOptions(steps=steps), options, fitted, watch=watch)

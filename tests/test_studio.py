@@ -1,0 +1,369 @@
+"""The studio without a browser: what each tab computes (against gane's own API), what uploads it
+refuses, what it never writes, and its HTTP layer and command line."""
+from __future__ import annotations
+
+import io
+import json
+import socket
+import struct
+import urllib.error
+import urllib.request
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import gane
+from gane.cli import main
+from gane.errors import GaneError
+from gane.studio import Studio, find_runs, read_image
+from gane.studio.core import image_tensor, stroke_layer
+
+
+def png_bytes(array, mode=None) -> bytes:
+    b = io.BytesIO()
+    Image.fromarray(np.asarray(array, dtype=np.uint8), mode).save(b, "PNG")
+    return b.getvalue()
+
+
+def claimed_png(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels and that holds almost nothing (a decompression bomb's header)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def bar(side=28) -> np.ndarray:
+    a = np.zeros((side, side), np.uint8)
+    a[side // 4 : 3 * side // 4, side // 2 - 2 : side // 2 + 2] = 255
+    return a
+
+
+# ------------------------------------------------------------------ uploads
+@pytest.mark.parametrize("data, message", [
+    (b"", "is empty"),
+    (b"just some text", "is not an image"),
+    (png_bytes(bar())[:60], "damaged or cut short"),
+    (claimed_png(30_000, 30_000), "decompression bomb"),
+])
+def test_a_bad_upload_is_refused_with_a_reason(data, message):
+    with pytest.raises(GaneError, match=message):
+        read_image(data, "x.png")
+
+
+def test_uploads_are_limited_in_size_and_type():
+    with pytest.raises(GaneError, match="big.png is .* kB; the studio takes images up to 1 kB"):
+        read_image(png_bytes(np.random.default_rng(0).integers(0, 255, (64, 64))), "big.png", max_bytes=1024)
+    with pytest.raises(GaneError, match="more than the 0 million Pillow allows|decompression bomb"):
+        read_image(png_bytes(bar()), "x.png", max_pixels=100)
+    icon = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(icon, "ICO")
+    with pytest.raises(GaneError, match="ICO file"):
+        read_image(icon.getvalue(), "x.ico")
+
+
+def test_an_upload_becomes_the_models_shape_as_image_files_do():
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[:, :20, 3] = 255  # the left half opaque red, the right transparent (white once flattened)
+    im = read_image(png_bytes(rgba, "RGBA"), "x.png")
+    assert im.mode == "RGBA"
+    x = image_tensor(im, (1, 28, 28))
+    assert x.shape == (1, 1, 28, 28) and -1 <= float(x.min()) and float(x.max()) <= 1
+    assert float(x[0, 0, :, -3:].mean()) == pytest.approx(1.0)  # transparent -> white
+    assert float(x[0, 0, :, :3].mean()) < 0  # red -> dark grey
+    assert image_tensor(read_image(png_bytes(bar()), "x.png"), (3, 16, 16)).shape == (1, 3, 16, 16)
+
+
+def test_a_painted_layer_becomes_a_soft_mask_and_its_colour():
+    layer = np.zeros((256, 256, 4), np.uint8)
+    layer[:128, :, :] = (255, 255, 255, 255)  # the top half painted white
+    alpha, colour = stroke_layer(png_bytes(layer, "RGBA"), 28, 28, 1)
+    assert alpha.shape == (1, 1, 28, 28) and colour.shape == (1, 1, 28, 28)
+    assert float(alpha[0, 0, :13].min()) == 1.0 and float(alpha[0, 0, 15:].max()) == 0.0
+    assert float(colour[0, 0, :13].mean()) == pytest.approx(1.0, abs=1e-3)
+
+
+# ------------------------------------------------------------------ runs and tabs
+def test_runs_are_found_nested_and_only_runs(studio_runs, tmp_path):
+    found = [p.name for p in find_runs(studio_runs)]
+    assert found == ["bigan", "gan", "pix2pix"]
+    assert find_runs(tmp_path) == []
+    with pytest.raises(GaneError, match="does not exist"):
+        Studio(tmp_path / "nowhere")
+
+
+def test_each_run_enables_the_tabs_it_can_use(studio_runs):
+    s = Studio(studio_runs)
+    bigan, gan, p2p = (s.describe(r) for r in ("bigan", "gan", "pix2pix"))
+    assert all(bigan["tabs"][t] for t in ("sample", "encode", "edit", "paint", "restore")) and not bigan["tabs"]["translate"]
+    assert not gan["tabs"]["edit"] and "fit-encoder" in gan["why"]["edit"]
+    assert gan["tabs"]["paint"] and gan["tabs"]["encode"]
+    assert p2p["tabs"] == {"sample": False, "encode": False, "edit": False, "paint": False, "restore": False, "translate": True}
+    with pytest.raises(GaneError, match="no run"):
+        s.describe("../bigan")  # only ids from the list, never a path
+
+
+@pytest.fixture(scope="module")
+def studio(studio_runs):
+    return Studio(studio_runs)
+
+
+@pytest.fixture(scope="module")
+def picture(studio):
+    return studio.upload(png_bytes(bar()), "bar.png")["id"]
+
+
+def test_encode_is_g_of_e_of_the_image(studio, studio_runs, picture):
+    out = studio.encode("bigan", picture)
+    model = gane.load(studio_runs / "bigan", frozen=True)
+    x = image_tensor(Image.fromarray(bar()), (1, 28, 28))
+    shown = np.asarray(Image.open(io.BytesIO(out["recon"])), dtype=np.float32)
+    with torch.no_grad():
+        expected = ((model.reconstruct(x)[0, 0].clamp(-1, 1) + 1) * 127.5).round().numpy()
+    assert np.abs(shown - expected).max() <= 1
+    assert out["psnr"] > 0 and -1 <= out["ssim"] <= 1
+    assert studio.encode("gan", picture)["recon"] is None  # no encoder: said, and x shown
+
+
+def test_an_optimised_inversion_reports_progress_and_improves(studio, picture):
+    job = studio.jobs.wait(studio.invert_job("gan", picture, "optimize", 40).id)
+    assert job.state == "done", job.error
+    assert job.step == 40 and job.preview is not None
+    curve = job.result["curve"]
+    assert curve[-1][1] > curve[0][1]
+    with pytest.raises(GaneError, match="no encoder"):
+        studio.invert_job("gan", picture, "hybrid", 10)
+
+
+def test_a_new_job_cancels_the_one_before(studio, picture):
+    first = studio.invert_job("gan", picture, "optimize", 2000)
+    second = studio.invert_job("gan", picture, "optimize", 5)
+    assert studio.jobs.wait(first.id).state == "cancelled"
+    assert studio.jobs.wait(second.id).state == "done"
+
+
+def test_attribute_sliders_move_the_code_along_gane_edits_vectors(studio, studio_runs, picture):
+    listed = studio.direction_list("bigan")
+    names = [d["name"] for d in listed["directions"]]
+    assert {"label=0", "label=3", "brightness"} <= set(names)
+    plain = studio.edit("bigan", picture, {})
+    assert plain["png"] == plain["recon"]
+    moved = studio.edit("bigan", picture, {"label=3": 2.0})
+    assert moved["png"] != plain["png"]
+    with pytest.raises(GaneError, match="no direction"):
+        studio.edit("bigan", picture, {"smile": 1.0})
+    # the vector is gane.edit's: mean code of label 3 minus the mean code of the rest
+    from gane.edit import attribute_vector
+    from gane.inversion.targets import load_targets
+
+    run = gane.load_run(studio_runs / "bigan", frozen=True)
+    source = load_targets(run, "test", 1000)
+    with torch.no_grad():
+        codes = run.model.encode(source.x)
+    expected = attribute_vector(codes, source.labels == 3)
+    torch.testing.assert_close(studio.directions("bigan")["found"]["label=3"]["vector"], expected, atol=1e-5, rtol=1e-4)
+
+
+def test_interpolation_and_arithmetic(studio, picture):
+    other = studio.upload(png_bytes(bar().T), "across.png")["id"]
+    start, end = studio.interpolate("bigan", picture, other, 0.0), studio.interpolate("bigan", picture, other, 1.0)
+    assert start["png"] == studio.edit("bigan", picture, {})["recon"]
+    assert end["png"] == studio.edit("bigan", other, {})["recon"]
+    assert studio.arithmetic("bigan", picture, picture, other)["png"] == end["png"]  # a - a + c = c
+    with pytest.raises(GaneError, match="between 0 and 1"):
+        studio.interpolate("bigan", picture, other, 1.5)
+
+
+def test_a_painted_stroke_pulls_g_toward_it_and_states_chain(studio, picture):
+    start = studio.jobs.wait(studio.paint_start("bigan", picture).id)
+    assert start.state == "done", start.error
+    layer = np.zeros((256, 256, 4), np.uint8)
+    layer[40:216, 100:156] = (255, 255, 255, 255)
+    job = studio.jobs.wait(studio.paint("bigan", start.result["state"], png_bytes(layer, "RGBA"), None, 100, code_weight=0.0).id)
+    assert job.state == "done", job.error
+    before = np.asarray(Image.open(io.BytesIO(start.result["png"])), dtype=np.float32)
+    after = np.asarray(Image.open(io.BytesIO(job.result["png"])), dtype=np.float32)
+    region = np.zeros((28, 28), bool)
+    region[5:24, 11:17] = True
+    assert after[region].mean() > before[region].mean() + 10  # toward white where the stroke is
+    again = studio.jobs.wait(studio.paint("bigan", job.result["state"], None, png_bytes(layer, "RGBA"), 5).id)  # keep it
+    assert again.state == "done"
+    with pytest.raises(GaneError, match="Nothing is painted"):
+        studio.paint("bigan", start.result["state"], None, None)
+    with pytest.raises(GaneError, match="no longer held"):
+        studio.paint("gan", start.result["state"], png_bytes(layer, "RGBA"))  # another run's state
+
+
+def test_restoration_is_judged_beside_its_baseline(studio, picture):
+    job = studio.jobs.wait(studio.restore("bigan", picture, "inpaint", "optimize", 20).id)
+    assert job.state == "done", job.error
+    assert [r["name"] for r in job.result["results"]] == ["optimize", "harmonic fill"]
+    hole = np.zeros((256, 256, 4), np.uint8)
+    hole[100:160, 100:160, 3] = 255
+    drawn = studio.jobs.wait(studio.restore("bigan", picture, "inpaint", "encoder", 5, "drawn", png_bytes(hole, "RGBA")).id)
+    assert drawn.state == "done" and "drawn" in drawn.result["description"]
+    with pytest.raises(GaneError, match="Draw the region"):
+        studio.restore("bigan", picture, "inpaint", mask="drawn")
+    with pytest.raises(GaneError, match="colour images"):
+        studio.restore("bigan", picture, "colorize", steps=2)  # said at once, not from the job
+    with pytest.raises(GaneError, match="divides"):
+        studio.restore("bigan", picture, "superres", factor=3)
+
+
+def test_translate_and_the_tabs_a_translator_lacks(studio):
+    ex = studio.examples("pix2pix", 2)
+    out = studio.translate("pix2pix", ex[0]["id"])
+    assert Image.open(io.BytesIO(out["png"])).size == (28, 28)
+    with pytest.raises(GaneError, match="translation run"):
+        studio.encode("pix2pix", ex[0]["id"])
+    with pytest.raises(GaneError, match="one-way"):
+        studio.translate("pix2pix", ex[0]["id"], "A")
+
+
+def test_the_studio_writes_nothing_to_a_run_but_a_saved_direction(studio_runs, picture, studio):
+    def files():
+        return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in studio_runs.rglob("*") if p.is_file()}
+
+    before = files()
+    studio.sample("bigan", 3, 8)
+    studio.encode("bigan", picture)
+    studio.jobs.wait(studio.invert_job("bigan", picture, "hybrid", 5).id)
+    studio.edit("bigan", picture, {"label=1": 1.0})
+    studio.jobs.wait(studio.restore("gan", picture, "denoise", steps=3).id)
+    assert files() == before
+    with pytest.raises(GaneError, match="name"):
+        studio.save_direction("bigan", "label=1", "../escape")
+    saved = studio.save_direction("bigan", "label=1", "ones")
+    added = set(files()) - set(before)
+    assert {p.relative_to(studio_runs).as_posix() for p in added} == {"bigan/directions/ones.safetensors", "bigan/directions/ones.json"}
+    assert json.loads((studio_runs / "bigan/directions/ones.json").read_text())["attribute"] == "label=1"
+    assert saved["name"] in [d["name"] for d in studio.direction_list("bigan")["directions"]]
+    with pytest.raises(GaneError, match="already exists"):
+        studio.save_direction("bigan", "label=1", "ones")
+    fresh = Studio(studio_runs)  # a saved direction is offered again after a restart
+    assert "saved:ones" in [d["name"] for d in fresh.direction_list("bigan")["directions"]]
+
+
+def test_sample_controls(studio):
+    a, b = studio.sample("bigan", 0, 4), studio.sample("bigan", 1, 4)
+    assert a["png"] != b["png"] and a["png"] == studio.sample("bigan", 0, 4)["png"]
+    with pytest.raises(GaneError, match="not class-conditional"):
+        studio.sample("bigan", 0, 4, cls=1)
+    with pytest.raises(GaneError, match="1 to 64"):
+        studio.sample("bigan", 0, 65)
+
+
+# ------------------------------------------------------------------ the HTTP layer
+@pytest.fixture(scope="module")
+def server(studio):
+    pytest.importorskip("fastapi", reason="the studio's server needs its extra: pip install -e '.[studio]'")
+    from studio_helpers import Server
+
+    s = Server(studio)
+    yield s
+    s.stop()
+
+
+def request(server, path, body=None, headers=None, raw=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(server.url + path, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_the_page_and_its_files_are_served(server):
+    status, page = request(server, "/")
+    assert status == 200 and b"gane studio" in page and b"/static/studio.js" in page
+    assert request(server, "/static/studio.js")[0] == 200
+    assert request(server, "/static/..%2Fcore.py")[0] == 404
+    status, body = request(server, "/api/runs")
+    assert [r["id"] for r in json.loads(body)["runs"]][:3] == ["bigan", "gan", "pix2pix"]
+
+
+def test_mistakes_are_messages_not_tracebacks(server, monkeypatch, studio):
+    status, body = request(server, "/api/upload", raw=b"not an image", headers={"Content-Type": "image/png", "X-Filename": "a%20b.png"})
+    assert status == 400 and "a b.png is not an image" in json.loads(body)["error"]
+    status, body = request(server, "/api/upload", raw=b"hello", headers={"Content-Type": "text/plain"})
+    assert status == 400 and "image files" in json.loads(body)["error"]
+    status, body = request(server, "/api/sample", raw=b"{not json")
+    assert status == 400 and "not understood" in json.loads(body)["error"]
+    status, body = request(server, "/api/sample", {"run": "nope"})
+    assert status == 400 and "no run 'nope'" in json.loads(body)["error"]
+    status, body = request(server, "/api/sample", {"run": "bigan", "n": 1000})
+    assert status == 400 and "n" in json.loads(body)["error"]
+    monkeypatch.setattr(studio, "sample", lambda *a, **k: 1 / 0)
+    status, body = request(server, "/api/sample", {"run": "bigan"})
+    assert status == 500 and json.loads(body)["error"].startswith("The studio hit an internal error (ZeroDivisionError)")
+    assert "Traceback" not in body.decode()
+
+
+def test_a_job_is_followed_over_http(server, studio, picture):
+    status, body = request(server, "/api/invert", {"run": "gan", "image": picture, "steps": 5})
+    job = json.loads(body)["job"]
+    studio.jobs.wait(job)
+    status, body = request(server, f"/api/jobs/{job}")
+    state = json.loads(body)
+    assert state["state"] == "done" and state["preview"].startswith("data:image/png;base64,")
+    assert state["result"]["png"].startswith("data:image/png;base64,")
+
+
+def test_large_bodies_and_other_hosts_are_refused(studio_runs, server):
+    from studio_helpers import Server
+
+    small = Server(Studio(studio_runs, max_upload_mb=0.01))
+    try:
+        rng = np.random.default_rng(0)
+        over = png_bytes(rng.integers(0, 255, (120, 120)))  # 14 kB: over the limit: read, then refused by the studio
+        status, body = request(small, "/api/upload", raw=over, headers={"Content-Type": "image/png"})
+        assert status == 400 and "takes images up to 10.2 kB" in json.loads(body)["error"]
+        huge = png_bytes(rng.integers(0, 255, (400, 400)))  # far over: refused from its Content-Length, unread
+        status, body = request(small, "/api/upload", raw=huge, headers={"Content-Type": "image/png"})
+        assert status == 413 and "10.2 kB" in json.loads(body)["error"]
+    finally:
+        small.stop()
+    status, _ = request(server, "/api/runs", headers={"Host": "attacker.example"})
+    assert status == 400  # a page on another host (DNS rebinding) cannot reach a studio on this machine
+
+
+# ------------------------------------------------------------------ the command line
+def said(text: str) -> str:
+    return " ".join(text.split())  # messages are wrapped to 100 columns
+
+
+def test_gane_studio_says_what_is_wrong(tmp_path, capsys, monkeypatch):
+    assert main(["studio", str(tmp_path / "none")]) == 2
+    assert "does not exist" in said(capsys.readouterr().err)
+    assert main(["studio", str(tmp_path)]) == 2
+    assert "no runs under" in said(capsys.readouterr().err).lower()
+    monkeypatch.setitem(__import__("sys").modules, "uvicorn", None)
+    assert main(["studio", str(tmp_path)]) == 2
+    assert "pip install 'gane[studio]'" in said(capsys.readouterr().err)
+
+
+def test_gane_studio_binds_this_machine_and_warns_otherwise(studio_runs, capsys, monkeypatch):
+    pytest.importorskip("uvicorn")
+    import uvicorn
+
+    from studio_helpers import free_port
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    port = free_port()
+    assert main(["studio", str(studio_runs), "--port", str(port)]) == 0
+    out = said(capsys.readouterr().out)
+    assert calls[-1]["host"] == "127.0.0.1" and "warning" not in out and f"http://127.0.0.1:{port}" in out
+    assert main(["studio", str(studio_runs), "--host", "0.0.0.0", "--port", str(port)]) == 0
+    assert calls[-1]["host"] == "0.0.0.0" and "warning: the studio listens on 0.0.0.0" in said(capsys.readouterr().out)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["studio", str(studio_runs), "--port", str(port)]) == 2
+        assert "--port" in said(capsys.readouterr().err)
