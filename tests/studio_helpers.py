@@ -4,8 +4,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -43,29 +41,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """The studio's app served by uvicorn on a thread, for the duration of a test module."""
+def Server(studio, loopback: bool = True):
+    """The studio's app served by uvicorn on a thread (gane.studio.Background)."""
+    from gane.studio import Background
 
-    def __init__(self, studio, loopback: bool = True):
-        import uvicorn
-
-        from gane.studio import create_app
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(studio, loopback), host="127.0.0.1", port=self.port,
-                                                    log_level="warning", access_log=False))
-        self.server.install_signal_handlers = lambda: None
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        end = time.time() + 30
-        while not self.server.started and time.time() < end:
-            time.sleep(0.02)
-        assert self.server.started, "the studio's server did not start"
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(10)
+    return Background(studio, loopback)
 
 
 def browser_paths() -> tuple[str | None, str | None]:

@@ -12,7 +12,6 @@ import io
 import os
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,7 +138,6 @@ def test_an_uploaded_image_is_reconstructed_as_the_api_does(browser, runs, image
     path = tmp_path / "bar.png"
     Image.fromarray(picture).save(path)
     tab(browser, "encode")
-    before = src(browser, "encode-recon")
     upload(browser, path)
     wait(browser).until(lambda d: d.find_element(By.ID, "current-name").text == "bar.png")
     wait(browser).until(lambda d: d.find_element(By.ID, "encode-recon").get_attribute("data-image")
@@ -171,9 +169,18 @@ def test_an_optimised_inversion_shows_its_progress(browser, image_run):
     shot(browser, "encode")
 
 
+def pick(driver, index):
+    """Make the gallery's image ``index`` (a test image of the run's data) the current one."""
+    image = driver.find_elements(By.CSS_SELECTOR, "#gallery img")[index]
+    name = image.get_attribute("title")
+    image.click()
+    wait(driver).until(lambda d: d.find_element(By.ID, "current-name").text == name)
+
+
 def test_moving_an_attribute_slider_changes_the_output(browser, image_run):
     open_run(browser, image_run)
     tab(browser, "edit")
+    pick(browser, 4)
     wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#edit-sliders input[type=range]"))
     wait(browser).until(lambda d: src(d, "edit-out").startswith("data:"))
     start = src(browser, "edit-out")
@@ -192,6 +199,7 @@ def test_moving_an_attribute_slider_changes_the_output(browser, image_run):
 def test_a_painted_stroke_pulls_the_image_toward_it(browser, image_run):
     open_run(browser, image_run)
     tab(browser, "paint")
+    pick(browser, 2)
     wait(browser).until(lambda d: "draw on it" in d.find_element(By.ID, "paint-cap").text)
     before = image_of(browser, "paint-base")
     start_src = src(browser, "paint-base")
@@ -218,6 +226,9 @@ def test_a_painted_stroke_pulls_the_image_toward_it(browser, image_run):
     shot(browser, "paint")
     browser.find_element(By.ID, "paint-undo").click()
     assert src(browser, "paint-base") == start_src, "undo returns to the image before the edit"
+    painted = browser.execute_script("return painter.painted('colour')")
+    browser.find_element(By.ID, "paint-undo").click()
+    assert painted and not browser.execute_script("return painter.painted('colour')"), "a second undo takes back the stroke"
 
 
 def test_restoration_through_g_beside_the_baseline(browser, image_run):

@@ -11,7 +11,7 @@ import socket
 from ..errors import GaneError
 from .core import DEFAULT_MAX_UPLOAD_MB, Studio, find_runs, read_image
 
-__all__ = ["Studio", "find_runs", "read_image", "serve", "create_app", "DEFAULT_MAX_UPLOAD_MB"]
+__all__ = ["Studio", "find_runs", "read_image", "serve", "create_app", "Background", "DEFAULT_MAX_UPLOAD_MB"]
 
 EXTRA_MESSAGE = ("gane studio needs the studio extra (FastAPI and uvicorn), which is not installed here: "
                  "pip install 'gane[studio]' (or, in a clone, pip install -e '.[studio]'; make demo installs it).")
@@ -26,6 +26,38 @@ def create_app(studio: Studio, loopback: bool = True):
     return make(studio, loopback)
 
 
+class Background:
+    """The studio served on a thread of this process, on 127.0.0.1 and a free port (tests, benchmarks,
+    notebooks): ``url`` while it runs, ``stop()`` to end it."""
+
+    def __init__(self, studio: Studio, loopback: bool = True, timeout: float = 30.0):
+        import threading
+        import time
+
+        try:
+            import uvicorn
+        except ImportError:
+            raise GaneError(EXTRA_MESSAGE) from None
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(studio, loopback), host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None  # signals belong to the host program
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="gane-studio-server")
+        self.thread.start()
+        end = time.monotonic() + timeout
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < end:
+            time.sleep(0.02)
+        if not self.server.started:
+            raise GaneError(f"The studio's server did not start on {self.url} within {timeout:g} s.")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
 def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
@@ -36,8 +68,9 @@ def serve(runs_dir="runs", host: str = "127.0.0.1", port: int = 7860, max_upload
     says otherwise, and then warns: the studio has no login, and anyone who reaches it can run the
     models and read the runs' images."""
     try:
-        import uvicorn  # noqa: F401
-        from . import app  # noqa: F401
+        import uvicorn
+
+        from . import app as _  # noqa: F401  (FastAPI, checked now rather than after the runs are read)
     except ImportError:
         raise GaneError(EXTRA_MESSAGE) from None
     studio = Studio(runs_dir, device, max_upload_mb)
@@ -60,6 +93,4 @@ def serve(runs_dir="runs", host: str = "127.0.0.1", port: int = 7860, max_upload
     shown = f"[{host}]" if ":" in host else host
     say(f"gane: studio on http://{shown}:{port} with {len(studio.run_ids())} run(s) from {studio.root} "
         f"(uploads up to {max_upload_mb:g} MB); Ctrl+C stops it.")
-    import uvicorn
-
     uvicorn.run(create_app(studio, loopback), host=host, port=port, log_level="warning", access_log=False)

@@ -401,6 +401,7 @@ class Painter {
   }
   down(e) {
     e.preventDefault();
+    if (this.onStroke) this.onStroke();
     this.history.push(Object.fromEntries(Object.entries(this.layers).map(([k, c]) => [k, c.getContext("2d").getImageData(0, 0, c.width, c.height)])));
     this.drawing = true;
     this.last = this.at(e);
@@ -419,11 +420,12 @@ class Painter {
     ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0] + 0.01, b[1]); ctx.stroke();
     this.render();
   }
-  render() {
+  render() {  // shown see-through, so that the image under the strokes stays visible; sent opaque
     const ctx = this.ctx;
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    ctx.globalAlpha = 0.45; ctx.drawImage(this.layers.keep, 0, 0);
-    ctx.globalAlpha = 1; ctx.drawImage(this.layers.colour, 0, 0);
+    ctx.globalAlpha = 0.35; ctx.drawImage(this.layers.keep, 0, 0);
+    ctx.globalAlpha = 0.7; ctx.drawImage(this.layers.colour, 0, 0);
+    ctx.globalAlpha = 1;
   }
   undo() {
     const snap = this.history.pop();
@@ -458,6 +460,8 @@ async function paintStart() {
     (s) => { progressOf(bar, s); if (s.preview) $("paint-base").src = s.preview; });
   state.paint = { history: [{ state: result.state, png: result.png }] };
   $("paint-x").src = result.x;
+  $("paint-start").src = result.png;
+  state.paint.actions = [];
   showPaint(result.png, `G(z0), z0 = ${result.how}: draw on it, then apply`);
 }
 
@@ -474,22 +478,26 @@ async function paintApply() {
   if (!strokes && !keep) throw new Error("Nothing is painted: draw a colour stroke (or a keep stroke) on the image first.");
   const bar = $("paint-progress");
   const t0 = performance.now();
+  // every stroke so far constrains the edit (iGAN: the constraints add up), from the latest code
   const result = await follow(api("/api/paint", {
     run: state.run, state: history[history.length - 1].state, strokes, keep,
     steps: Number($("paint-steps").value), code_weight: Number($("paint-weight").value),
   }), (s) => { progressOf(bar, s); if (s.preview) $("paint-base").src = s.preview; $("paint-cap").textContent = `step ${s.step} of ${s.steps}`; });
-  history.push({ state: result.state, png: result.png, strokes: painter.history.length });
-  painter.clear();
-  showPaint(result.png, `edit ${history.length - 1} applied in ${((performance.now() - t0) / 1000).toFixed(2)} s (${result.painted_pixels} pixels painted); keep painting, or undo`);
+  history.push({ state: result.state, png: result.png });
+  state.paint.actions.push("apply");
+  showPaint(result.png, `edit ${history.length - 1} applied in ${((performance.now() - t0) / 1000).toFixed(2)} s (${result.painted_pixels} pixels painted); paint more and apply, or undo`);
 }
 
+// Undo takes back the last thing done: a stroke, or an applied edit (back to the image before it).
 function paintUndo() {
-  if (painter.undo()) return;
-  const history = state.paint ? state.paint.history : [];
-  if (history.length > 1) {
+  const actions = state.paint ? state.paint.actions : [];
+  const last = actions.pop();
+  if (last === "stroke") { painter.undo(); return; }
+  if (last === "apply") {
+    const history = state.paint.history;
     history.pop();
-    const last = history[history.length - 1];
-    showPaint(last.png, history.length > 1 ? `back to edit ${history.length - 1}` : "back to G(z0)");
+    const now = history[history.length - 1];
+    showPaint(now.png, history.length > 1 ? `back to edit ${history.length - 1}` : "back to G(z0)");
   }
 }
 
@@ -579,10 +587,11 @@ function wire() {
   painter = new Painter($("paint-canvas"), {
     colour: () => $("paint-color").value, size: () => Number($("paint-size").value), mode: () => $("paint-mode").value,
   });
+  painter.onStroke = () => { if (state.paint) state.paint.actions.push("stroke"); };
   holePainter = new Painter($("restore-canvas"), { colour: () => "#ff3366", size: () => Number($("paint-size").value), mode: () => "colour" });
   $("paint-apply").addEventListener("click", () => guard(paintApply));
   $("paint-undo").addEventListener("click", paintUndo);
-  $("paint-clear").addEventListener("click", () => painter.clear());
+  $("paint-clear").addEventListener("click", () => { painter.clear(); if (state.paint) state.paint.actions = state.paint.actions.filter((a) => a !== "stroke"); });
   $("paint-restart").addEventListener("click", () => guard(paintStart));
   $("paint-encoder").addEventListener("change", () => guard(paintStart));
   for (const id of ["restore-task", "restore-mask"]) $(id).addEventListener("change", restoreOptions);
