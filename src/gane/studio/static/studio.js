@@ -33,10 +33,11 @@ class Stale extends Error { constructor() { super("cancelled: a newer request re
 function check(fresh) { if (!fresh()) throw new Stale(); }
 
 // Start a job and follow it: onStep(stateOfJob) for each new preview; resolves with its result.
-async function follow(start, onStep) {
+async function follow(start, onStep, fresh) {
   const { job } = await start;
   for (;;) {
     const s = await api(`/api/jobs/${job}`);
+    if (fresh && !fresh()) throw new Stale();
     if (onStep) onStep(s);
     if (s.state === "done") return s.result;
     if (s.state === "error") throw new Error(s.error);
@@ -284,6 +285,7 @@ async function encode() {
 
 async function invert() {
   const bar = $("invert-progress");
+  const fresh = ticket("invert");
   const result = await follow(api("/api/invert", {
     run: state.run, image: state.current.id, method: $("invert-method").value, steps: Number($("invert-steps").value),
     space: $("invert-space").value || "z", encoder: $("encode-encoder").value || null,
@@ -291,7 +293,7 @@ async function invert() {
     progressOf(bar, s);
     if (s.preview) $("encode-live").src = s.preview;
     $("encode-live-cap").textContent = `${$("invert-method").value}: step ${s.step} of ${s.steps}`;
-  });
+  }, fresh);
   $("encode-live").src = result.png;
   $("encode-live-cap").textContent = `${$("invert-method").value} (${$("invert-steps").value} steps, ${result.seconds.toFixed(2)} s): ${score(result)}`;
 }
@@ -456,8 +458,9 @@ async function paintStart() {
   painter.clear();
   state.paint = null;
   $("paint-cap").textContent = "finding the image's code...";
+  const fresh = ticket("paint");
   const result = await follow(api("/api/paint-start", { run: state.run, image: state.current.id, encoder: $("paint-encoder").value || null }),
-    (s) => { progressOf(bar, s); if (s.preview) $("paint-base").src = s.preview; });
+    (s) => { progressOf(bar, s); if (s.preview) $("paint-base").src = s.preview; }, fresh);
   state.paint = { history: [{ state: result.state, png: result.png }] };
   $("paint-x").src = result.x;
   $("paint-start").src = result.png;
@@ -478,11 +481,12 @@ async function paintApply() {
   if (!strokes && !keep) throw new Error("Nothing is painted: draw a colour stroke (or a keep stroke) on the image first.");
   const bar = $("paint-progress");
   const t0 = performance.now();
+  const fresh = ticket("paint");
   // every stroke so far constrains the edit (iGAN: the constraints add up), from the latest code
   const result = await follow(api("/api/paint", {
     run: state.run, state: history[history.length - 1].state, strokes, keep,
     steps: Number($("paint-steps").value), code_weight: Number($("paint-weight").value),
-  }), (s) => { progressOf(bar, s); if (s.preview) $("paint-base").src = s.preview; $("paint-cap").textContent = `step ${s.step} of ${s.steps}`; });
+  }), (s) => { progressOf(bar, s); if (s.preview) $("paint-base").src = s.preview; $("paint-cap").textContent = `step ${s.step} of ${s.steps}`; }, fresh);
   history.push({ state: result.state, png: result.png });
   state.paint.actions.push("apply");
   showPaint(result.png, `edit ${history.length - 1} applied in ${((performance.now() - t0) / 1000).toFixed(2)} s (${result.painted_pixels} pixels painted); paint more and apply, or undo`);
@@ -522,11 +526,12 @@ async function restore() {
   box.innerHTML = "";
   const live = figure("", "through G, during the descent");
   box.appendChild(live);
+  const fresh = ticket("restore");
   const result = await follow(api("/api/restore", {
     run: state.run, image: state.current.id, task: $("restore-task").value, method: $("restore-method").value,
     steps: Number($("restore-steps").value), mask: $("restore-mask").value, drawn: holePainter.url("colour"),
     noise: Number($("restore-noise").value), factor: Number($("restore-factor").value), encoder: $("restore-encoder").value || null,
-  }), (s) => { progressOf(bar, s); if (s.preview) live.querySelector("img").src = s.preview; });
+  }), (s) => { progressOf(bar, s); if (s.preview) live.querySelector("img").src = s.preview; }, fresh);
   box.innerHTML = "";
   box.appendChild(figure(result.clean, "clean"));
   box.appendChild(figure(result.observed, `observed: ${result.description}`));
