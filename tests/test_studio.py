@@ -367,3 +367,30 @@ def test_gane_studio_binds_this_machine_and_warns_otherwise(studio_runs, capsys,
         port = taken.getsockname()[1]
         assert main(["studio", str(studio_runs), "--port", str(port)]) == 2
         assert "--port" in said(capsys.readouterr().err)
+
+
+def test_sample_offers_each_models_own_controls(tmp_path, image_npz, vector_npz):
+    runs = tmp_path / "runs"
+    tiny = {"steps": 2, "tick": 2, "width": 0.125, "batch_size": 16, "progress": False}
+    gane.train("infogan", data=f"npz:{image_npz}", z_dim=8, out=str(runs / "infogan"), **tiny)
+    gane.train("acgan", data=f"npz:{image_npz}", z_dim=8, out=str(runs / "acgan"), **tiny)
+    gane.train("stylegan", data=f"npz:{image_npz}", z_dim=8, out=str(runs / "stylegan"), **tiny)
+    gane.train("gan", data=f"npz:{vector_npz}", z_dim=2, out=str(runs / "points"), **tiny)
+    s = Studio(runs)
+    info = s.describe("infogan")
+    parts = {p["name"]: p["kind"] for p in info["parts"]}
+    assert parts and set(parts.values()) <= {"categorical", "uniform"} and "categorical" in parts.values()
+    cat = next(n for n, k in parts.items() if k == "categorical")
+    assert s.sample("infogan", 0, 8, parts={cat: 0})["png"] != s.sample("infogan", 0, 8, parts={cat: 1})["png"]
+    assert s.describe("acgan")["classes"] == 4
+    assert s.sample("acgan", 0, 8, cls=0)["png"] != s.sample("acgan", 0, 8, cls=2)["png"]
+    style = s.describe("stylegan")
+    assert style["truncation"] and style["spaces"] == ["z", "w", "w+"] and not style["tabs"]["edit"]
+    assert s.sample("stylegan", 0, 8, psi=0.5)["png"] != s.sample("stylegan", 0, 8)["png"]
+    with pytest.raises(GaneError, match="style space"):
+        s.sample("acgan", 0, 8, psi=0.5)
+    picture = s.upload(png_bytes(bar()), "bar.png")["id"]
+    job = s.jobs.wait(s.invert_job("stylegan", picture, "optimize", 5, space="w+").id)
+    assert job.state == "done", job.error
+    points = s.describe("points")
+    assert not any(points["tabs"].values()) and "vectors" in points["why"]["sample"]

@@ -93,4 +93,5 @@ def serve(runs_dir="runs", host: str = "127.0.0.1", port: int = 7860, max_upload
     shown = f"[{host}]" if ":" in host else host
     say(f"gane: studio on http://{shown}:{port} with {len(studio.run_ids())} run(s) from {studio.root} "
         f"(uploads up to {max_upload_mb:g} MB); Ctrl+C stops it.")
-    uvicorn.run(create_app(studio, loopback), host=host, port=port, log_level="warning", access_log=False)
+    # the Host check compares names without their port, which an IPv6 address in brackets does not survive
+    uvicorn.run(create_app(studio, loopback and ":" not in host), host=host, port=port, log_level="warning", access_log=False)

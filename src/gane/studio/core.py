@@ -31,7 +31,7 @@ from ..errors import GaneError
 log = logging.getLogger("gane.studio")
 
 #: image types an upload may be (Pillow's format names); anything else is refused before it is decoded
-UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PPM")
+UPLOAD_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "WEBP", "TIFF", "PPM")  # MPO: JPEGs from phone cameras
 DEFAULT_MAX_UPLOAD_MB = 10.0
 KEPT_IMAGES = 256  # uploads and picked images held in memory, oldest forgotten first
 KEPT_CODES = 256  # paint states (codes) held for undo
@@ -317,7 +317,8 @@ class Studio:
     # ------------------------------------------------------------------ the runs
     def refresh(self) -> list[str]:
         """Look for runs again (a run trained while the studio is open appears)."""
-        self._paths = {p.relative_to(self.root).as_posix() if p != self.root else ".": p for p in find_runs(self.root)}
+        self._paths = {p.relative_to(self.root).as_posix() if p != self.root else (p.resolve().name or "."): p
+                       for p in find_runs(self.root)}
         return list(self._paths)
 
     def run_ids(self) -> list[str]:
