@@ -104,8 +104,8 @@ def open_run(driver, run_id):
     select = Select(driver.find_element(By.ID, "run-select"))
     if select.first_selected_option.get_attribute("value") != run_id:
         select.select_by_value(run_id)
-    wait(driver).until(lambda d: d.find_element(By.ID, "run-summary").text.split(",")[0] and
-                       d.execute_script("return state.info && state.info.id") == run_id and
+    wait(driver).until(lambda d: d.execute_script("return state.info && state.info.id") == run_id and
+                       d.find_element(By.ID, "gallery").get_attribute("data-run") == run_id and
                        d.find_elements(By.CSS_SELECTOR, "#gallery img"))
 
 

@@ -90,6 +90,9 @@ async function chooseRun(id) {
   state.run = id;
   state.paint = null;
   state.info = info;
+  state.images = state.images.filter((im) => im.uploaded);  // the last run's test images go with it
+  $("gallery").dataset.run = "";
+  renderGallery();
   const shape = info.shape.join("x");
   $("run-summary").textContent = `${info.family}${info.step != null ? `, step ${info.step}` : ""}, ${info.kind} ${shape}${info.data ? `, ${info.data}` : ""}`;
   for (const b of document.querySelectorAll("#tabs button")) {
@@ -113,6 +116,7 @@ async function loadExamples(domain) {
   const uploads = state.images.filter((im) => im.uploaded);
   state.images = [...uploads, ...data.images];
   renderGallery();
+  $("gallery").dataset.run = state.run;
   if (!state.current || !state.images.some((im) => im.id === state.current.id) || !state.current.uploaded) {
     await setCurrent(data.images[0]);
   } else {
