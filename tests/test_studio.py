@@ -60,8 +60,8 @@ def test_uploads_are_limited_in_size_and_type():
     with pytest.raises(GaneError, match="more than the 0 million Pillow allows|decompression bomb"):
         read_image(png_bytes(bar()), "x.png", max_pixels=100)
     icon = io.BytesIO()
-    Image.new("RGB", (16, 16)).save(icon, "ICO")
-    with pytest.raises(GaneError, match="ICO file"):
+    Image.new("RGB", (16, 16)).save(icon, "ICO")  # an image, but of a type no upload parser reads
+    with pytest.raises(GaneError, match="is not an image"):
         read_image(icon.getvalue(), "x.ico")
 
 
@@ -270,7 +270,8 @@ def server(studio):
 
 def request(server, path, body=None, headers=None, raw=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(server.url + path, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(server.url + path, data=data,
+                                 headers={"Content-Type": "application/json", "X-Gane-Studio": "1", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, r.read()
@@ -330,6 +331,31 @@ def test_large_bodies_and_other_hosts_are_refused(studio_runs, server):
         small.stop()
     status, _ = request(server, "/api/runs", headers={"Host": "attacker.example"})
     assert status == 400  # a page on another host (DNS rebinding) cannot reach a studio on this machine
+
+
+def test_other_sites_cannot_post_and_a_streamed_body_is_cut_off(server, studio_runs):
+    import http.client
+
+    for headers in ({"X-Gane-Studio": ""}, {"Sec-Fetch-Site": "cross-site"}):
+        status, body = request(server, "/api/save-direction", {"run": "bigan", "direction": "label=1", "name": "x"}, headers=headers)
+        assert status == 403 and "its own page only" in json.loads(body)["error"]
+    assert not (studio_runs / "bigan/directions/x.safetensors").exists()
+    status, body = request(server, "/api/nowhere", {})
+    assert status == 404 and "Not Found" in json.loads(body)["error"]
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.putrequest("POST", "/api/upload")
+    for k, v in (("Content-Type", "image/png"), ("X-Gane-Studio", "1"), ("Transfer-Encoding", "chunked")):
+        conn.putheader(k, v)
+    conn.endheaders()
+    chunk = b"x" * 2**20
+    try:
+        for _ in range(20):  # 20 MB with no Content-Length, over the 10 MB limit
+            conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        conn.send(b"0\r\n\r\n")
+    except OSError:
+        pass  # the server may close the connection once it has answered
+    response = conn.getresponse()
+    assert response.status == 413 and "10 MB" in json.loads(response.read())["error"]
 
 
 # ------------------------------------------------------------------ the command line

@@ -224,6 +224,11 @@ def test_a_painted_stroke_pulls_the_image_toward_it(browser, image_run):
     assert inside > 10, f"the painted white bar brightened the image under it (by {inside:.1f} of 255)"
     assert (browser.find_element(By.ID, "paint-download").get_attribute("href") or "").startswith("data:image/png"), "the result can be downloaded"
     shot(browser, "paint")
+    edited = src(browser, "paint-base")
+    tab(browser, "encode")
+    tab(browser, "paint")
+    time.sleep(0.3)
+    assert src(browser, "paint-base") == edited, "looking at another tab keeps the paint work"
     browser.find_element(By.ID, "paint-undo").click()
     assert src(browser, "paint-base") == start_src, "undo returns to the image before the edit"
     painted = browser.execute_script("return painter.painted('colour')")

@@ -17,13 +17,13 @@ EXTRA_MESSAGE = ("gane studio needs the studio extra (FastAPI and uvicorn), whic
                  "pip install 'gane[studio]' (or, in a clone, pip install -e '.[studio]'; make demo installs it).")
 
 
-def create_app(studio: Studio, loopback: bool = True):
+def create_app(studio: Studio, loopback: bool = True, host: str | None = None):
     """The studio's ASGI app (see :func:`gane.studio.app.create_app`); a clear error without the extra."""
     try:
         from .app import create_app as make
     except ImportError:
         raise GaneError(EXTRA_MESSAGE) from None
-    return make(studio, loopback)
+    return make(studio, loopback, host)
 
 
 class Background:
@@ -59,7 +59,7 @@ class Background:
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def serve(runs_dir="runs", host: str = "127.0.0.1", port: int = 7860, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
@@ -93,5 +93,6 @@ def serve(runs_dir="runs", host: str = "127.0.0.1", port: int = 7860, max_upload
     shown = f"[{host}]" if ":" in host else host
     say(f"gane: studio on http://{shown}:{port} with {len(studio.run_ids())} run(s) from {studio.root} "
         f"(uploads up to {max_upload_mb:g} MB); Ctrl+C stops it.")
-    # the Host check compares names without their port, which an IPv6 address in brackets does not survive
-    uvicorn.run(create_app(studio, loopback and ":" not in host), host=host, port=port, log_level="warning", access_log=False)
+    # the Host check compares names without their port, which an IPv6 address in brackets does not survive:
+    # on ::1 the studio is still reachable from this machine only, but without that check
+    uvicorn.run(create_app(studio, loopback and ":" not in host, host), host=host, port=port, log_level="warning", access_log=False)

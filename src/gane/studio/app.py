@@ -1,6 +1,9 @@
 """The studio's web layer: a FastAPI app serving one page (static/) and a JSON API over :class:`Studio`.
 
-Every answer is JSON; images travel as PNG data URLs. A user's mistake (a broken upload, a run that
+Every answer is JSON; images travel as PNG data URLs. Every POST must carry the header
+``X-Gane-Studio: 1``, which the page sends: a page of another site can only send such a header after
+a CORS preflight, which the studio never grants, so other sites cannot upload, start work or save
+into a run through the user's browser. A user's mistake (a broken upload, a run that
 cannot do what was asked) is a 400 with ``{"error": message}``, which the page shows; nothing a page
 sends can make the server print a traceback, and a fault of gane's own is a 500 with a short message
 (the details go to the server's log). Requests larger than the upload limit are refused before they
@@ -10,21 +13,22 @@ the studio listens on this machine only).
 from __future__ import annotations
 
 import base64
-import logging
 from urllib.parse import unquote
 from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ..errors import GaneError
 from .core import Studio, size_text
 
-log = logging.getLogger("gane.studio")
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+LOOPBACK = ("127.0.0.1", "localhost")
+HEADER = "x-gane-studio"
 
 
 def data_url(b: bytes) -> str:
@@ -97,6 +101,23 @@ class BodyLimit:
         response = JSONResponse({"error": f"The upload is larger than the studio's limit of {size_text(self.shown)} "
                                           "(gane studio --max-upload-mb sets it)."}, status_code=413)
         await response({"type": "http"}, None, send)
+
+
+class SameSite:
+    """Refuses a POST without the page's own header (see the module docstring), or one a browser
+    marks as sent from another site."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            headers = dict(scope.get("headers") or [])
+            if headers.get(HEADER.encode()) != b"1" or headers.get(b"sec-fetch-site") == b"cross-site":
+                response = JSONResponse({"error": "The studio takes requests from its own page only (the X-Gane-Studio header "
+                                                  "was missing, or the request came from another site)."}, status_code=403)
+                return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 class RunArgs(BaseModel):
@@ -183,9 +204,10 @@ class ExamplesArgs(RunArgs):
     domain: str = "A"
 
 
-def create_app(studio: Studio, loopback: bool = True):
+def create_app(studio: Studio, loopback: bool = True, host: str | None = None):
     """The ASGI app over ``studio`` (FastAPI, behind the body limit and, with ``loopback``, a check that
-    requests are addressed to this machine: a page elsewhere cannot reach the studio through DNS rebinding)."""
+    requests are addressed to this machine, by ``host`` or a loopback name: a page elsewhere cannot reach
+    the studio through DNS rebinding)."""
     app = FastAPI(title="gane studio", docs_url=None, redoc_url=None, openapi_url=None)
     static = resources.files("gane.studio") / "static"
 
@@ -193,14 +215,22 @@ def create_app(studio: Studio, loopback: bool = True):
     async def user_error(request: Request, e: GaneError):
         return JSONResponse({"error": str(e)}, status_code=400)
 
+    @app.exception_handler(BodyLimit.TooLarge)
+    async def too_large(request: Request, e: Exception):
+        return JSONResponse({"error": f"The upload is larger than the studio's limit of {size_text(studio.max_bytes)} "
+                                      "(gane studio --max-upload-mb sets it)."}, status_code=413)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException):
+        return JSONResponse({"error": f"{e.detail} ({request.method} {request.url.path})."}, status_code=e.status_code)
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, e: RequestValidationError):
         problems = "; ".join(f"{'.'.join(str(p) for p in err.get('loc', ())[1:]) or 'the request'}: {err.get('msg')}" for err in e.errors())
         return JSONResponse({"error": f"The request was not understood ({problems})."}, status_code=400)
 
     @app.exception_handler(Exception)
-    async def fault(request: Request, e: Exception):
-        log.error("studio request %s failed", request.url.path, exc_info=e)
+    async def fault(request: Request, e: Exception):  # the server prints the traceback once, after this answer
         return JSONResponse({"error": f"The studio hit an internal error ({type(e).__name__}); the server's log has the details."},
                             status_code=500)
 
@@ -237,7 +267,11 @@ def create_app(studio: Studio, loopback: bool = True):
         body = await request.body()
         if kind and not (kind.startswith("image/") or kind == "application/octet-stream"):
             raise GaneError(f"{name} was sent as {kind}; the studio takes image files (PNG, JPEG, GIF, BMP, WebP, TIFF).")
-        return urls(studio.upload(body, name))
+        return urls(await run_in_threadpool(studio.upload, body, name))  # decoding off the event loop: other requests go on
+
+    @app.post("/api/view")
+    def view(args: ImageArgs):
+        return urls(studio.view(args.run, args.image))
 
     @app.post("/api/examples")
     def examples(args: ExamplesArgs):
@@ -297,9 +331,10 @@ def create_app(studio: Studio, loopback: bool = True):
     def job(key: str):
         return urls(studio.job_state(key))
 
-    limited = BodyLimit(app, studio.max_bytes * 4 // 3 + 64 * 1024, studio.max_bytes)  # a data URL is base64: 4/3 of the bytes, and the JSON around it
+    # a data URL is base64: 4/3 of the bytes, and the JSON around it
+    limited = BodyLimit(SameSite(app), studio.max_bytes * 4 // 3 + 64 * 1024, studio.max_bytes)
     if loopback:
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-        return TrustedHostMiddleware(limited, allowed_hosts=list(LOOPBACK))
+        return TrustedHostMiddleware(limited, allowed_hosts=sorted({*LOOPBACK, *([host] if host else [])}))
     return limited

@@ -31,9 +31,10 @@ from ..errors import GaneError
 log = logging.getLogger("gane.studio")
 
 #: image types an upload may be (Pillow's format names); anything else is refused before it is decoded
-UPLOAD_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "WEBP", "TIFF", "PPM")  # MPO: JPEGs from phone cameras
+UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PPM")  # JPEG also opens phone cameras' MPO files
 DEFAULT_MAX_UPLOAD_MB = 10.0
 KEPT_IMAGES = 256  # uploads and picked images held in memory, oldest forgotten first
+KEPT_SIDE = 1024  # an upload is kept at most this many pixels on its longer side (the models draw far fewer)
 KEPT_CODES = 256  # paint states (codes) held for undo
 POOL = 1000  # images whose codes give the attribute vectors (gane edit's --pool default)
 MAX_STEPS = 2000
@@ -59,9 +60,7 @@ def read_image(data: bytes, name: str = "the upload", max_bytes: int | None = No
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))  # reads the header only
-            if im.format not in UPLOAD_FORMATS:
-                raise GaneError(f"{name} is a {im.format} file; the studio takes PNG, JPEG, GIF, BMP, WebP and TIFF images.")
+            im = Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS)  # reads the header only, with these parsers only
             w, h = im.size
             if pixels and w * h > pixels:
                 raise GaneError(f"{name} claims {w}x{h} pixels ({w * h / 1e6:.0f} million), more than the "
@@ -76,7 +75,9 @@ def read_image(data: bytes, name: str = "the upload", max_bytes: int | None = No
         raise GaneError(f"{name} has more pixels than Pillow allows: it is refused as a possible decompression bomb.") from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
         raise GaneError(f"{name} could not be read as an image ({e}): the file is damaged or cut short.") from None
-    im = _as_8bit(im)
+    from PIL import ImageOps
+
+    im = _as_8bit(ImageOps.exif_transpose(im))  # a phone's photo stands as it was taken
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         return im.convert("RGBA")
     return im.convert("L" if im.mode in ("1", "L", "I", "F") else "RGB")
@@ -233,7 +234,7 @@ class Cancelled(Exception):
 
 
 class Jobs:
-    """One job at a time: a new one cancels the one before it (the page shows only the latest)."""
+    """Jobs on threads; a new job cancels the running one of its kind (the page shows only the latest)."""
 
     def __init__(self, keep: int = 32):
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -244,8 +245,8 @@ class Jobs:
         """Run ``work(watch)`` on a thread; ``watch(step, steps, images)`` shows progress."""
         job = Job(uuid.uuid4().hex[:12], kind)
         with self._lock:
-            for other in self._jobs.values():
-                if other.state == "running":
+            for other in self._jobs.values():  # the latest of a kind replaces the one before (a Restore goes on while Paint works)
+                if other.state == "running" and other.kind.split("-")[0] == kind.split("-")[0]:
                     other.cancelled = True
             self._jobs[job.id] = job
             while len(self._jobs) > self.keep:
@@ -312,6 +313,7 @@ class Studio:
         self._directions: dict[tuple[str, str], dict] = {}
         self._states: OrderedDict[str, tuple[str, torch.Tensor]] = OrderedDict()
         self._lock = threading.RLock()
+        self._locks: dict = {}
         self.refresh()
 
     # ------------------------------------------------------------------ the runs
@@ -330,12 +332,25 @@ class Studio:
             self.refresh()
         if run_id not in self._paths:
             raise GaneError(f"There is no run {run_id!r} under {self.root}; pick one from the list.")
-        with self._lock:
-            if run_id not in self._loaded:
+        from ..train import latest_checkpoint
+
+        with self._key_lock(("run", run_id)):
+            newest = latest_checkpoint(self._paths[run_id])
+            loaded = self._loaded.get(run_id)
+            if loaded is None or (newest is not None and newest != loaded.checkpoint):  # a run still training moves on
                 from ..api import load_run
 
-                self._loaded[run_id] = load_run(self._paths[run_id], ema=True, device=self.device, frozen=True)
-            return self._loaded[run_id]
+                loaded = load_run(self._paths[run_id], ema=True, device=self.device, frozen=True)
+                with self._lock:
+                    self._loaded[run_id] = loaded
+                    for key in [k for k in self._directions if k[0] == run_id]:
+                        del self._directions[key]
+            return loaded
+
+    def _key_lock(self, key) -> threading.Lock:
+        """A lock for one slow piece of work (loading a run, its attribute vectors), so others go on meanwhile."""
+        with self._lock:
+            return self._locks.setdefault(key, threading.Lock())
 
     def _generative(self, run_id: str):
         """The loaded run, or a clear error when it has no generator of images to sample, invert or edit."""
@@ -418,7 +433,7 @@ class Studio:
             if not loaded.model.has_encoder:
                 raise GaneError(no_encoder_message(loaded.model.name, "this", _run_dir(loaded)))
             return None
-        with self._lock:
+        with self._key_lock(("encoder", id(loaded), name)):
             key = f"encoder:{name}"
             cache = self._loaded.setdefault(f"{id(loaded)}:encoders", {})
             if key not in cache:
@@ -440,6 +455,10 @@ class Studio:
     def upload(self, data: bytes, name: str = "the upload") -> dict:
         """Keep an uploaded image; returns its id and a preview."""
         im = read_image(data, name, self.max_bytes, self.max_pixels)
+        if max(im.size) > KEPT_SIDE:  # kept small: the models see a few dozen pixels, and memory holds KEPT_IMAGES of these
+            from PIL import Image
+
+            im.thumbnail((KEPT_SIDE, KEPT_SIDE), Image.LANCZOS)
         shown = im.copy()
         shown.thumbnail((256, 256))
         buf = io.BytesIO()
@@ -478,6 +497,11 @@ class Studio:
             t = images_to_float(img)
             out.append({"id": self.images.add(Picture(f"{what} #{i}", tensor_image(t))), "name": f"{what} #{i}", "png": png(t)})
         return out
+
+    def view(self, run_id: str, image_id: str) -> dict:
+        """The image as the run's model sees it (for drawing a mask over exactly those pixels)."""
+        loaded = self._generative(run_id)
+        return {"png": png(self._image(loaded, image_id))}
 
     # ------------------------------------------------------------------ Sample
     def sample(self, run_id: str, seed: int = 0, n: int = 16, cls: int | None = None, parts: dict | None = None,
@@ -556,7 +580,7 @@ class Studio:
 
         loaded = self._generative(run_id)
         key = (run_id, encoder or "own")
-        with self._lock:
+        with self._key_lock(("directions",) + key):
             if key in self._directions:
                 return self._directions[key]
             model = loaded.model
@@ -576,8 +600,10 @@ class Studio:
                 v = load_file(str(path)).get("vector")
                 if v is not None and v.numel() == model.code_dim:
                     found[f"saved:{path.stem}"] = {"vector": v.flatten().to(model.device), "what": f"saved in {path}"}
-            self._directions[key] = {"found": found, "skipped": skipped, "pool": source.source}
-            return self._directions[key]
+            result = {"found": found, "skipped": skipped, "pool": source.source}
+            with self._lock:
+                self._directions[key] = result
+            return result
 
     def direction_list(self, run_id: str, encoder: str | None = None) -> dict:
         d = self.directions(run_id, encoder)
@@ -638,7 +664,7 @@ class Studio:
             raise GaneError(f"There is no direction {direction!r} for this run.")
         folder = _run_dir(loaded) / "directions"
         path = folder / f"{name}.safetensors"
-        if path.exists():
+        if path.exists() or (folder / f"{name}.json").exists():
             raise GaneError(f"{path} already exists; pick another name (the studio never overwrites a saved direction).")
         folder.mkdir(exist_ok=True)
         meta = {"attribute": direction, "what": found[direction]["what"], "encoder": encoder or "own",

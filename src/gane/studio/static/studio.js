@@ -7,7 +7,7 @@ const state = { run: null, info: null, tab: "sample", images: [], current: null,
 
 // ------------------------------------------------------------------ talking to the server
 async function api(path, body) {
-  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json", "X-Gane-Studio": "1" }, body: JSON.stringify(body) };
   let response;
   try {
     response = await fetch(path, init);
@@ -87,8 +87,10 @@ async function chooseRun(id) {
   const fresh = ticket("run");
   const info = await api("/api/describe", { run: id });
   check(fresh);
+  dropJobs();
   state.run = id;
   state.paint = null;
+  state.restoreImage = null;
   state.info = info;
   state.images = state.images.filter((im) => im.uploaded);  // the last run's test images go with it
   $("gallery").dataset.run = "";
@@ -147,10 +149,15 @@ function renderGallery() {
   }
 }
 
+// A new image or run makes the work under way for the old one stale: its answers are dropped.
+function dropJobs() { for (const kind of ["invert", "paint", "restore", "arithmetic"]) ticket(kind); }
+
 async function setCurrent(im) {
   if (!im) return;
+  dropJobs();
   state.current = im;
   state.paint = null;
+  state.restoreImage = null;
   $("current-image").src = im.png;
   $("current-name").textContent = im.name;
   renderGallery();
@@ -160,12 +167,12 @@ async function setCurrent(im) {
 async function upload(file) {
   const response = await fetch("/api/upload", {
     method: "POST", body: file,
-    headers: { "Content-Type": file.type || "application/octet-stream", "X-Filename": encodeURIComponent(file.name).slice(0, 200) },
+    headers: { "Content-Type": file.type || "application/octet-stream", "X-Filename": encodeURIComponent(file.name).slice(0, 200), "X-Gane-Studio": "1" },
   });
   let data;
   try { data = await response.json(); } catch (e) { data = { error: `The upload failed (${response.status}).` }; }
   if (!response.ok) throw new Error(data.error);
-  const im = { id: data.id, name: decodeURIComponent(data.name), png: data.png, uploaded: true };
+  const im = { id: data.id, name: data.name, png: data.png, uploaded: true };
   state.images.unshift(im);
   await setCurrent(im);
 }
@@ -195,8 +202,8 @@ async function refreshTab() {
   if (!state.current) return;
   if (tab === "encode") return guard(encode);
   if (tab === "edit") return guard(editSetup);
-  if (tab === "paint") return guard(paintStart);
-  if (tab === "restore") return guard(restoreSetup);
+  if (tab === "paint") return state.paint || state.paintStarting ? undefined : guard(paintStart);  // keep the work in progress
+  if (tab === "restore") return state.restoreImage === state.current.id ? undefined : guard(restoreSetup);
   if (tab === "translate") return guard(translate);
 }
 
@@ -290,16 +297,17 @@ async function encode() {
 async function invert() {
   const bar = $("invert-progress");
   const fresh = ticket("invert");
+  const method = $("invert-method").value, steps = $("invert-steps").value;
   const result = await follow(api("/api/invert", {
     run: state.run, image: state.current.id, method: $("invert-method").value, steps: Number($("invert-steps").value),
     space: $("invert-space").value || "z", encoder: $("encode-encoder").value || null,
   }), (s) => {
     progressOf(bar, s);
     if (s.preview) $("encode-live").src = s.preview;
-    $("encode-live-cap").textContent = `${$("invert-method").value}: step ${s.step} of ${s.steps}`;
+    $("encode-live-cap").textContent = `${method}: step ${s.step} of ${s.steps}`;
   }, fresh);
   $("encode-live").src = result.png;
-  $("encode-live-cap").textContent = `${$("invert-method").value} (${$("invert-steps").value} steps, ${result.seconds.toFixed(2)} s): ${score(result)}`;
+  $("encode-live-cap").textContent = `${method} (${steps} steps, ${result.seconds.toFixed(2)} s): ${score(result)}`;
 }
 
 // ------------------------------------------------------------------ Edit
@@ -371,9 +379,11 @@ async function interpolateNow() {
 }
 
 async function arithmetic() {
+  const fresh = ticket("arithmetic");
   const out = await api("/api/arithmetic", {
     run: state.run, a: state.current.id, b: $("arith-b").value, c: $("arith-c").value, encoder: $("edit-encoder").value || null,
   });
+  check(fresh);
   $("arith-out").src = out.png;
   $("arith-recons").src = out.recons;
 }
@@ -457,14 +467,17 @@ class Painter {
 // ------------------------------------------------------------------ Paint
 let painter, holePainter;
 
-async function paintStart() {
+async function paintStart(clear = true) {
   const bar = $("paint-progress");
-  painter.clear();
+  if (clear) painter.clear();
   state.paint = null;
   $("paint-cap").textContent = "finding the image's code...";
   const fresh = ticket("paint");
-  const result = await follow(api("/api/paint-start", { run: state.run, image: state.current.id, encoder: $("paint-encoder").value || null }),
+  const starting = follow(api("/api/paint-start", { run: state.run, image: state.current.id, encoder: $("paint-encoder").value || null }),
     (s) => { progressOf(bar, s); if (s.preview) $("paint-base").src = s.preview; }, fresh);
+  state.paintStarting = starting;
+  let result;
+  try { result = await starting; } finally { if (state.paintStarting === starting) state.paintStarting = null; }
   state.paint = { history: [{ state: result.state, png: result.png }] };
   $("paint-x").src = result.x;
   $("paint-start").src = result.png;
@@ -479,7 +492,8 @@ function showPaint(src, caption) {
 }
 
 async function paintApply() {
-  if (!state.paint) await paintStart();
+  if (!state.paint && state.paintStarting) await state.paintStarting.catch(() => null);
+  if (!state.paint) await paintStart(false);  // the strokes drawn meanwhile stay
   const history = state.paint.history;
   const strokes = painter.url("colour"), keep = painter.url("keep");
   if (!strokes && !keep) throw new Error("Nothing is painted: draw a colour stroke (or a keep stroke) on the image first.");
@@ -520,8 +534,12 @@ function restoreOptions() {
 
 async function restoreSetup() {
   restoreOptions();
-  $("restore-base").src = state.current.png;
   holePainter.clear();
+  const image = state.current.id;
+  const out = await api("/api/view", { run: state.run, image });  // the pixels the model sees: the hole is drawn on those
+  if (state.current.id !== image) return;
+  $("restore-base").src = out.png;
+  state.restoreImage = image;
 }
 
 async function restore() {
@@ -597,7 +615,9 @@ function wire() {
     colour: () => $("paint-color").value, size: () => Number($("paint-size").value), mode: () => $("paint-mode").value,
   });
   painter.onStroke = () => { if (state.paint) state.paint.actions.push("stroke"); };
-  holePainter = new Painter($("restore-canvas"), { colour: () => "#ff3366", size: () => Number($("paint-size").value), mode: () => "colour" });
+  holePainter = new Painter($("restore-canvas"), { colour: () => "#ff3366", size: () => Number($("restore-size").value), mode: () => "colour" });
+  $("restore-clear").addEventListener("click", () => holePainter.clear());
+  $("restore-undo").addEventListener("click", () => holePainter.undo());
   $("paint-apply").addEventListener("click", () => guard(paintApply));
   $("paint-undo").addEventListener("click", paintUndo);
   $("paint-clear").addEventListener("click", () => { painter.clear(); if (state.paint) state.paint.actions = state.paint.actions.filter((a) => a !== "stroke"); });
