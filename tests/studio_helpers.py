@@ -41,13 +41,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def Server(studio, loopback: bool = True):
-    """The studio's app served by uvicorn on a thread (gane.studio.Background)."""
-    from gane.studio import Background
-
-    return Background(studio, loopback)
-
-
 def browser_paths() -> tuple[str | None, str | None]:
     """The Chromium and ChromeDriver of this machine (Debian's chromium and chromium-driver), or None."""
     browser = os.environ.get("GANE_CHROMIUM") or next(

@@ -92,6 +92,13 @@ def test_runs_are_found_nested_and_only_runs(studio_runs, tmp_path):
     found = [p.name for p in find_runs(studio_runs)]
     assert found == ["bigan", "gan", "pix2pix"]
     assert find_runs(tmp_path) == []
+    import shutil
+
+    shutil.copytree(studio_runs / "gan", tmp_path / "group" / "gan")
+    shutil.copytree(studio_runs / "gan", tmp_path / "group" / "gan" / "prior")  # a run inside a run, as vqgan's prior
+    (tmp_path / "group" / "gan" / "encoders" / "e" / "checkpoints").mkdir(parents=True)  # not a run
+    assert [p.relative_to(tmp_path).as_posix() for p in find_runs(tmp_path)] == ["group/gan", "group/gan/prior"]
+    assert Studio(tmp_path).run_ids() == ["group/gan", "group/gan/prior"]
     with pytest.raises(GaneError, match="does not exist"):
         Studio(tmp_path / "nowhere")
 
@@ -261,9 +268,9 @@ def test_sample_controls(studio):
 @pytest.fixture(scope="module")
 def server(studio):
     pytest.importorskip("fastapi", reason="the studio's server needs its extra: pip install -e '.[studio]'")
-    from studio_helpers import Server
+    from gane.studio import Background
 
-    s = Server(studio)
+    s = Background(studio)
     yield s
     s.stop()
 
@@ -316,9 +323,9 @@ def test_a_job_is_followed_over_http(server, studio, picture):
 
 
 def test_large_bodies_and_other_hosts_are_refused(studio_runs, server):
-    from studio_helpers import Server
+    from gane.studio import Background
 
-    small = Server(Studio(studio_runs, max_upload_mb=0.01))
+    small = Background(Studio(studio_runs, max_upload_mb=0.01))
     try:
         rng = np.random.default_rng(0)
         over = png_bytes(rng.integers(0, 255, (120, 120)))  # 14 kB: over the limit: read, then refused by the studio

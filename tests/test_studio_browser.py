@@ -18,7 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
-from studio_helpers import Server, artifacts, browser_paths
+from studio_helpers import artifacts, browser_paths
 
 selenium = pytest.importorskip("selenium", reason="the browser tests need selenium (pip install -e '.[test]')")
 pytest.importorskip("fastapi", reason="the studio needs its extra: pip install -e '.[studio]'")
@@ -36,7 +36,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 import gane  # noqa: E402
-from gane.studio import Studio  # noqa: E402
+from gane.studio import Background, Studio  # noqa: E402
 from gane.studio.core import image_tensor  # noqa: E402
 
 
@@ -55,7 +55,7 @@ def image_run(runs):
 
 @pytest.fixture(scope="module")
 def server(runs):
-    s = Server(Studio(runs))
+    s = Background(Studio(runs))
     yield s
     s.stop()
 

@@ -98,9 +98,7 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send):
-        response = JSONResponse({"error": f"The upload is larger than the studio's limit of {size_text(self.shown)} "
-                                          "(gane studio --max-upload-mb sets it)."}, status_code=413)
-        await response({"type": "http"}, None, send)
+        await too_large(self.shown)({"type": "http"}, None, send)
 
 
 class SameSite:
@@ -118,6 +116,11 @@ class SameSite:
                                                   "was missing, or the request came from another site)."}, status_code=403)
                 return await response(scope, receive, send)
         return await self.app(scope, receive, send)
+
+
+def too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"error": f"The upload is larger than the studio's limit of {size_text(limit)} "
+                                  "(gane studio --max-upload-mb sets it)."}, status_code=413)
 
 
 class RunArgs(BaseModel):
@@ -215,10 +218,9 @@ def create_app(studio: Studio, loopback: bool = True, host: str | None = None):
     async def user_error(request: Request, e: GaneError):
         return JSONResponse({"error": str(e)}, status_code=400)
 
-    @app.exception_handler(BodyLimit.TooLarge)
-    async def too_large(request: Request, e: Exception):
-        return JSONResponse({"error": f"The upload is larger than the studio's limit of {size_text(studio.max_bytes)} "
-                                      "(gane studio --max-upload-mb sets it)."}, status_code=413)
+    @app.exception_handler(BodyLimit.TooLarge)  # a body streamed past the limit, found while the route reads it
+    async def streamed_too_large(request: Request, e: Exception):
+        return too_large(studio.max_bytes)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException):

@@ -101,17 +101,12 @@ def image_tensor(im, shape: tuple[int, ...]) -> torch.Tensor:
     from ..data.sources import square_tensor
 
     c, h, w = shape
+    if h != w:
+        raise GaneError(f"gane's image models are square; this one draws {w}x{h} images.")
     if im.mode == "RGBA":
         flat = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(flat, im)
-    im = im.convert("L" if c == 1 else "RGB")
-    if h != w:
-        im = im.resize((w, h), Image.BICUBIC)
-        t = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
-        t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
-    else:
-        t = square_tensor(im, h)
-    return images_to_float(t).unsqueeze(0)
+    return images_to_float(square_tensor(im.convert("L" if c == 1 else "RGB"), h)).unsqueeze(0)
 
 
 def tensor_image(x: torch.Tensor):
@@ -594,9 +589,9 @@ class Studio:
                     found[spec] = {"vector": attribute_vector(codes, in_set.to(codes.device)), "what": what}
                 except GaneError as e:
                     skipped[spec] = str(e)
-            for path in sorted((_run_dir(loaded) / "directions").glob("*.safetensors")):
-                from safetensors.torch import load_file
+            from safetensors.torch import load_file
 
+            for path in sorted((_run_dir(loaded) / "directions").glob("*.safetensors")):
                 v = load_file(str(path)).get("vector")
                 if v is not None and v.numel() == model.code_dim:
                     found[f"saved:{path.stem}"] = {"vector": v.flatten().to(model.device), "what": f"saved in {path}"}
