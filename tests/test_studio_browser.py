@@ -236,6 +236,15 @@ def test_a_painted_stroke_pulls_the_image_toward_it(browser, image_run):
     assert painted and not browser.execute_script("return painter.painted('colour')"), "a second undo takes back the stroke"
 
 
+def test_a_new_image_picked_while_paint_starts_gets_its_own_start(browser, image_run):
+    open_run(browser, image_run)
+    tab(browser, "encode")
+    # in one turn of the page's event loop, so the first start is surely still under way
+    browser.execute_script("showTab('paint'); setCurrent(state.images[3]);")
+    wait(browser).until(lambda d: "draw on it" in d.find_element(By.ID, "paint-cap").text)
+    assert browser.execute_script("return state.current.id === state.images[3].id && state.paint !== null")
+
+
 def test_restoration_through_g_beside_the_baseline(browser, image_run):
     open_run(browser, image_run)
     tab(browser, "restore")

@@ -149,8 +149,12 @@ function renderGallery() {
   }
 }
 
-// A new image or run makes the work under way for the old one stale: its answers are dropped.
-function dropJobs() { for (const kind of ["invert", "paint", "restore", "arithmetic"]) ticket(kind); }
+// A new image or run makes the work under way for the old one stale: its answers are dropped, and
+// a Paint start still under way no longer counts, so the Paint tab starts again for the new image.
+function dropJobs() {
+  for (const kind of ["invert", "paint", "restore", "arithmetic"]) ticket(kind);
+  state.paintStarting = null;
+}
 
 async function setCurrent(im) {
   if (!im) return;
