@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { run: null, info: null, tab: "sample", images: [], current: null, jobs: {}, paint: null, busy: {} };
+const state = { run: null, info: null, tab: "sample", images: [], current: null, jobs: {}, paint: null, paintStarting: null };
 
 // ------------------------------------------------------------------ talking to the server
 async function api(path, body) {
