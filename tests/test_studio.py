@@ -255,6 +255,45 @@ def test_the_studio_writes_nothing_to_a_run_but_a_saved_direction(studio_runs, p
     assert "saved:ones" in [d["name"] for d in fresh.direction_list("bigan")["directions"]]
 
 
+def test_an_encoder_fitted_in_the_studio_is_the_librarys_and_opens_edit(studio_runs, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    for copy in ("mine", "library"):
+        shutil.copytree(studio_runs / "gan", tmp_path / copy / "gan")
+    s = Studio(tmp_path / "mine")
+    picture = s.upload(png_bytes(bar()), "bar.png")["id"]
+    assert not s.describe("gan")["tabs"]["edit"] and s.describe("gan")["fit_methods"][0] == "x-reconstruction"
+    before = {p for p in (tmp_path / "mine").rglob("*") if p.is_file()}
+    for args, message in ((("x-reconstruction", "../out"), "name"), (("x-reconstruction", "e.partial"), "name"),
+                          (("x-reconstruction", "e", 0), "1 to 20000 steps"), (("guesswork", "e"), "guesswork")):
+        with pytest.raises(GaneError, match=message):
+            s.fit_encoder_job("gan", *args)
+    job = s.jobs.wait(s.fit_encoder_job("gan", "x-reconstruction", "mine", 12).id, timeout=300)
+    assert job.state == "done", job.error
+    assert (job.step, job.steps) == (12, 12) and job.preview is not None  # the last step's G(E(x)) was shown
+    info = s.describe("gan")
+    assert info["tabs"]["edit"] and info["encoders"] == ["mine"]
+    added = {p.relative_to(tmp_path / "mine").as_posix() for p in (tmp_path / "mine").rglob("*") if p.is_file()} - \
+        {p.relative_to(tmp_path / "mine").as_posix() for p in before}
+    assert added == {"gan/encoders/mine/encoder.safetensors", "gan/encoders/mine/config.json", "gan/encoders/mine/state.json"}
+    # the same fit as the library's (and gane fit-encoder's) with the same settings
+    gane.fit_encoder(tmp_path / "library" / "gan", "x-reconstruction", "mine", steps=12,
+                     features=json.loads((tmp_path / "mine/gan/encoders/mine/config.json").read_text())["options"]["features"])
+    ours, theirs = (load_file(str(tmp_path / r / "gan/encoders/mine/encoder.safetensors")) for r in ("mine", "library"))
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert s.encode("gan", picture, "mine")["recon"] is not None
+    assert s.direction_list("gan", "mine")["directions"]
+    with pytest.raises(GaneError, match="already has an encoder"):
+        s.fit_encoder_job("gan", "z-regression", "mine")
+    # a newer fit replaces one under way, which leaves no encoder behind
+    long = s.fit_encoder_job("gan", "z-regression", "long", 20000)
+    short = s.fit_encoder_job("gan", "z-regression", "short", 3)
+    assert s.jobs.wait(long.id).state == "cancelled" and s.jobs.wait(short.id).state == "done"
+    assert s.describe("gan")["encoders"] == ["mine", "short"]
+
+
 def test_sample_controls(studio):
     a, b = studio.sample("bigan", 0, 4), studio.sample("bigan", 1, 4)
     assert a["png"] != b["png"] and a["png"] == studio.sample("bigan", 0, 4)["png"]

@@ -41,11 +41,14 @@ from gane.studio.core import image_tensor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def runs(studio_runs):
+def runs(studio_runs, tmp_path_factory):
+    """A copy of the tiny runs: an encoder is fitted into one here, and the other tests keep theirs."""
+    runs = tmp_path_factory.mktemp("browser") / "runs"
+    shutil.copytree(studio_runs, runs)
     demo = os.environ.get("GANE_STUDIO_DEMO_RUN")
-    if demo and not (studio_runs / "demo").exists():
-        shutil.copytree(demo, studio_runs / "demo", ignore=shutil.ignore_patterns("tensorboard", "*.png"))
-    return studio_runs
+    if demo:
+        shutil.copytree(demo, runs / "demo", ignore=shutil.ignore_patterns("tensorboard", "*.png"))
+    return runs
 
 
 @pytest.fixture(scope="module")
@@ -269,10 +272,23 @@ def test_a_translation_run_shows_source_and_translation(browser):
     shot(browser, "translate")
 
 
-def test_a_run_without_an_encoder_explains_the_edit_tab(browser):
+def test_a_run_without_an_encoder_fits_one_and_opens_the_edit_tab(browser, runs):
     open_run(browser, "gan")
     button = browser.find_element(By.CSS_SELECTOR, "#tabs button[data-tab=edit]")
-    assert not button.is_enabled() and "fit-encoder" in button.get_attribute("title")
+    assert not button.is_enabled() and "Encode tab" in button.get_attribute("title")
+    tab(browser, "encode")
+    assert Select(browser.find_element(By.ID, "encode-encoder")).first_selected_option.text == "none"
+    steps = browser.find_element(By.ID, "fit-steps")
+    steps.clear()
+    steps.send_keys("6")
+    browser.find_element(By.ID, "fit-name").send_keys("from-the-page")
+    browser.find_element(By.ID, "fit-run").click()
+    wait(browser, 240).until(lambda d: "saved as" in d.find_element(By.ID, "fit-cap").text)
+    assert (runs / "gan/encoders/from-the-page/encoder.safetensors").exists()
+    assert Select(browser.find_element(By.ID, "encode-encoder")).first_selected_option.get_attribute("value") == "from-the-page"
+    wait(browser).until(lambda d: src(d, "encode-recon").startswith("data:"))  # G(E(x)) with the new encoder
+    assert browser.find_element(By.CSS_SELECTOR, "#tabs button[data-tab=edit]").is_enabled()
+    shot(browser, "fit-encoder")
 
 
 def test_a_file_that_is_not_an_image_gives_a_message(browser, image_run, tmp_path):

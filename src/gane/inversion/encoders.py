@@ -23,6 +23,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -151,15 +152,13 @@ def _z_regression(ctx: FitContext, g: torch.Generator) -> tuple[torch.Tensor, di
 
 @FIT_METHODS.register("x-reconstruction")
 def _x_reconstruction(ctx: FitContext, g: torch.Generator) -> tuple[torch.Tensor, dict]:
-    loss, logs = _reconstruction(ctx, _real_batch(ctx, g))
-    logs.pop("_x_hat")
-    return loss, logs
+    return _reconstruction(ctx, _real_batch(ctx, g))
 
 
 @FIT_METHODS.register("domain-guided")
 def _domain_guided(ctx: FitContext, g: torch.Generator) -> tuple[torch.Tensor, dict]:
     loss, logs = _reconstruction(ctx, _real_batch(ctx, g))
-    x_hat = logs.pop("_x_hat")
+    x_hat = logs["_x_hat"]
     if ctx.o.realism_weight > 0:
         realism = F.softplus(-ctx.model.critic_realism(x_hat)).mean()  # the non-saturating "make D say real"
         loss = loss + ctx.o.realism_weight * realism
@@ -186,10 +185,13 @@ def _check_name(name: str) -> None:
         raise GaneError(f"An encoder name is letters, digits, '-', '_' and '.', not starting with '.'; got {name!r}.")
 
 
-def fit_encoder(run, method: str, name: str | None = None, options: FitOptions | None = None, log=None, ema: bool = True) -> Path:
+def fit_encoder(run, method: str, name: str | None = None, options: FitOptions | None = None, log=None, ema: bool = True,
+                watch: Callable | None = None) -> Path:
     """Fit an encoder to ``run``'s frozen generator (``run``: a :class:`gane.Run` loaded frozen, with its
     moving average when ``ema``) with ``method``; save it as RUN/encoders/NAME (NAME defaults to the
-    method) and return that folder."""
+    method) and return that folder. ``watch(step, steps, images)`` is called after every step with the
+    step's reconstructions G(E(x)) (None for a method without them); an exception it raises stops the
+    fit, which resumes from its last ``checkpoint_every`` step when run again with the same settings."""
     o = options or FitOptions()
     o.check(method)
     step_fn = FIT_METHODS.get(method)
@@ -237,6 +239,7 @@ def fit_encoder(run, method: str, name: str | None = None, options: FitOptions |
         for step in range(start, o.steps):
             g = torch.Generator().manual_seed(o.seed * 1_000_003 + step)  # the batch of a step depends only on the seed and the step
             loss, logs = step_fn(ctx, g)
+            x_hat = logs.pop("_x_hat", None)
             if not torch.isfinite(loss):
                 raise GaneError(f"The {method} loss became {float(loss)} at step {step}; try a smaller --lr.")
             opt.zero_grad(set_to_none=True)
@@ -247,6 +250,8 @@ def fit_encoder(run, method: str, name: str | None = None, options: FitOptions |
                 bar.set_postfix({k: f"{float(v):.3g}" for k, v in logs.items()}, refresh=False)
             if (step + 1) % o.checkpoint_every == 0 and step + 1 < o.steps:
                 _save(partial, config, E, opt, step + 1)
+            if watch is not None:
+                watch(step + 1, o.steps, None if x_hat is None else x_hat.detach())
     finally:
         if bar is not None:
             bar.close()

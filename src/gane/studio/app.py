@@ -146,6 +146,12 @@ class InvertArgs(ImageArgs):
     space: str = "z"
 
 
+class FitArgs(RunArgs):
+    method: str = "x-reconstruction"
+    name: str | None = None
+    steps: int = 1000
+
+
 class EditArgs(ImageArgs):
     alphas: dict[str, float] = {}
 
@@ -290,6 +296,10 @@ def create_app(studio: Studio, loopback: bool = True, host: str | None = None):
     @app.post("/api/invert")
     def invert(args: InvertArgs):
         return {"job": studio.invert_job(args.run, args.image, args.method, args.steps, args.space, args.encoder).id}
+
+    @app.post("/api/fit-encoder")
+    def fit_encoder(args: FitArgs):
+        return {"job": studio.fit_encoder_job(args.run, args.method, args.name or None, args.steps).id}
 
     @app.post("/api/directions")
     def directions(args: DirectionArgs):

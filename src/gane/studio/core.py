@@ -38,6 +38,7 @@ KEPT_SIDE = 1024  # an upload is kept at most this many pixels on its longer sid
 KEPT_CODES = 256  # paint states (codes) held for undo
 POOL = 1000  # images whose codes give the attribute vectors (gane edit's --pool default)
 MAX_STEPS = 2000
+MAX_FIT_STEPS = 20000
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -222,10 +223,31 @@ class Job:
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
     cancelled: bool = False
+    note: str = ""  # what the work is doing when steps alone do not say it (e.g. training the domain classifier first)
 
 
 class Cancelled(Exception):
     """Raised inside a job's watch when a newer job of the page replaced it."""
+
+
+class Watch:
+    """What a job's work calls: ``watch(step, steps, images)`` after each step (images may be None), and
+    ``watch.note(text)`` for a line of news; a call raises :class:`Cancelled` once a newer job replaced it."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def __call__(self, step, steps, images=None):
+        if self.job.cancelled:
+            raise Cancelled
+        self.job.step, self.job.steps = int(step), int(steps)
+        if images is not None:
+            self.job.preview = images[:1].detach().cpu()
+
+    def note(self, text) -> None:
+        if self.job.cancelled:
+            raise Cancelled
+        self.job.note = str(text)
 
 
 class Jobs:
@@ -236,8 +258,8 @@ class Jobs:
         self._lock = threading.Lock()
         self.keep = keep
 
-    def start(self, kind: str, work: Callable[[Callable], dict]) -> Job:
-        """Run ``work(watch)`` on a thread; ``watch(step, steps, images)`` shows progress."""
+    def start(self, kind: str, work: Callable[[Watch], dict]) -> Job:
+        """Run ``work(watch)`` on a thread; ``watch`` (a :class:`Watch`) shows its progress."""
         job = Job(uuid.uuid4().hex[:12], kind)
         with self._lock:
             for other in self._jobs.values():  # the latest of a kind replaces the one before (a Restore goes on while Paint works)
@@ -247,10 +269,7 @@ class Jobs:
             while len(self._jobs) > self.keep:
                 self._jobs.popitem(last=False)
 
-        def watch(step, steps, images):
-            if job.cancelled:
-                raise Cancelled
-            job.step, job.steps, job.preview = int(step), int(steps), images[:1].detach().cpu()
+        watch = Watch(job)
 
         def run():
             try:
@@ -285,7 +304,8 @@ class Jobs:
 
 class Studio:
     """The runs under ``runs_dir``, loaded on first use (frozen, with their moving averages), and the
-    actions of the studio's tabs. Nothing here writes to a run except :meth:`save_direction`."""
+    actions of the studio's tabs. Nothing here writes to a run except :meth:`save_direction` and
+    :meth:`fit_encoder_job`, each under a new name the user gives."""
 
     def __init__(self, runs_dir: str | Path = "runs", device: str = "cpu", max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
                  max_pixels: int | None = None):
@@ -361,7 +381,7 @@ class Studio:
     def describe(self, run_id: str) -> dict:
         """What a run is and which tabs it can use, with the reason for each that it cannot."""
         from ..api import _run_dir
-        from ..inversion.encoders import fitted_encoders
+        from ..inversion.encoders import FIT_METHODS, NEEDS_DATA, fitted_encoders
 
         loaded = self.run(run_id)
         model, info = loaded.model, loaded.model.info
@@ -386,6 +406,9 @@ class Studio:
         out["parts"] = [{"name": p.name, "kind": p.kind, "size": p.size} for p in model.code_parts()
                         if p.kind in ("categorical", "uniform") and p.name != "class"]
         out["truncation"] = "w" in model.latent_spaces
+        # x-reconstruction first: the lecture's default, and the page's
+        out["fit_methods"] = sorted(FIT_METHODS.names(), key=lambda m: (m != "x-reconstruction", m)) if image else []
+        out["fit_needs_data"] = list(NEEDS_DATA)
         out["note"] = model.sampling_note()
         out["tabs"]["sample"] = image
         out["tabs"]["translate"] = False
@@ -398,7 +421,7 @@ class Studio:
                 out["why"][tab] = f"this run draws vectors of shape {tuple(info.shape)}; the studio works on images."
         elif not encoders:
             out["why"]["edit"] = (f"attribute vectors need the codes of {POOL} images, from an encoder; {model.name} has none. "
-                                  f"Fit one: gane fit-encoder {_run_dir(loaded)} --method x-reconstruction.")
+                                  "Fit one in the Encode tab (or with gane fit-encoder).")
         tasks = ["inpaint", "denoise", "superres"] + (["colorize"] if info.shape[0] == 3 else [])
         out["restore_tasks"] = tasks if image else []
         return out
@@ -564,6 +587,45 @@ class Studio:
                     **judge_restoration(result.images.cpu(), x.cpu())}
 
         return self.jobs.start("invert", work)
+
+    def fit_encoder_job(self, run_id: str, method: str = "x-reconstruction", name: str | None = None, steps: int = 1000) -> Job:
+        """Fit an encoder to the run's frozen generator (``gane fit-encoder``) on a job the page watches, and
+        save it as RUN/encoders/NAME: with :meth:`save_direction`, the only writes the studio makes to a run.
+        A name already saved is refused, never overwritten; a fit stopped midway (a newer fit replaced it,
+        or the studio was closed) resumes from its last checkpoint when it is asked for again."""
+        from ..api import _run_dir
+        from ..inversion.encoders import FIT_METHODS, NEEDS_DATA, FitOptions, encoder_dir, fit_encoder
+
+        FIT_METHODS.get(method)  # a clear error naming the methods
+        name = name or method
+        if not NAME.match(name) or name.endswith((".partial", ".tmp")):
+            raise GaneError(f"An encoder's name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit; got {name!r}.")
+        steps = int(steps)
+        if not 1 <= steps <= MAX_FIT_STEPS:
+            raise GaneError(f"An encoder is fitted for 1 to {MAX_FIT_STEPS} steps; got {steps}.")
+        loaded = self._generative(run_id)
+        folder = encoder_dir(_run_dir(loaded), name)
+        if folder.exists():
+            raise GaneError(f"This run already has an encoder {name!r} ({folder}); pick another name "
+                            "(the studio never overwrites a saved encoder).")
+
+        def work(watch):
+            from ..inversion.report import run_classifier
+
+            with self._key_lock(("fit", run_id, name)):  # a replaced fit of the same name stops before this one starts
+                if folder.exists():
+                    raise GaneError(f"This run already has an encoder {name!r} ({folder}); pick another name.")
+                t = time.perf_counter()
+                features = "none"  # x-reconstruction's feature distance: the domain classifier's, where the data has one
+                if method in NEEDS_DATA:
+                    watch.note("preparing the domain classifier of the run's data (trained once, then cached)...")
+                    features = "domain" if run_classifier(loaded) is not None else "none"
+                watch.note("")
+                fit_encoder(loaded, method, name, FitOptions(steps=steps, features=features), log=watch.note, watch=watch)
+            watch.note("")
+            return {"name": name, "path": str(folder), "seconds": time.perf_counter() - t}
+
+        return self.jobs.start("fit", work)
 
     # ------------------------------------------------------------------ Edit
     def directions(self, run_id: str, encoder: str | None = None) -> dict:
@@ -796,6 +858,8 @@ class Studio:
                "seconds": job.seconds or time.perf_counter() - job.started}
         if job.preview is not None:
             out["preview"] = png(job.preview)
+        if job.note:
+            out["note"] = job.note
         if job.state == "done":
             out["result"] = job.result
         elif job.state == "error":

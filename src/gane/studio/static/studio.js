@@ -91,18 +91,10 @@ async function chooseRun(id) {
   state.run = id;
   state.paint = null;
   state.restoreImage = null;
-  state.info = info;
   state.images = state.images.filter((im) => im.uploaded);  // the last run's test images go with it
   $("gallery").dataset.run = "";
   renderGallery();
-  const shape = info.shape.join("x");
-  $("run-summary").textContent = `${info.family}${info.step != null ? `, step ${info.step}` : ""}, ${info.kind} ${shape}${info.data ? `, ${info.data}` : ""}`;
-  for (const b of document.querySelectorAll("#tabs button")) {
-    const tab = b.dataset.tab;
-    b.disabled = !info.tabs[tab];
-    b.title = info.tabs[tab] ? "" : (info.why[tab] || "");
-  }
-  fillRunControls(info);
+  applyInfo(info);
   await loadExamples();
   const first = ["sample", "encode", "edit", "paint", "restore", "translate"].find((t) => info.tabs[t]);
   showTab(info.tabs[state.tab] ? state.tab : first || state.tab);
@@ -211,6 +203,19 @@ async function refreshTab() {
   if (tab === "translate") return guard(translate);
 }
 
+// What the run is and can do: the summary line, the tabs it can use, and the controls' choices.
+function applyInfo(info) {
+  state.info = info;
+  const shape = info.shape.join("x");
+  $("run-summary").textContent = `${info.family}${info.step != null ? `, step ${info.step}` : ""}, ${info.kind} ${shape}${info.data ? `, ${info.data}` : ""}`;
+  for (const b of document.querySelectorAll("#tabs button")) {
+    const tab = b.dataset.tab;
+    b.disabled = !info.tabs[tab];
+    b.title = info.tabs[tab] ? "" : (info.why[tab] || "");
+  }
+  fillRunControls(info);
+}
+
 function fillRunControls(info) {
   // encoders
   for (const select of document.querySelectorAll(".encoder-select")) {
@@ -223,6 +228,10 @@ function fillRunControls(info) {
     select.disabled = !(info.encoders || []).length;
     if (!(info.encoders || []).length) select.innerHTML = "<option value=''>none</option>";
   }
+  // fitting an encoder
+  const fitMethod = $("fit-method"), chosen = fitMethod.value;
+  fitMethod.innerHTML = (info.fit_methods || []).map((m) => `<option value="${m}">${m}</option>`).join("");
+  if ((info.fit_methods || []).includes(chosen)) fitMethod.value = chosen;
   // sample
   const cls = $("sample-class");
   cls.innerHTML = "<option value=''>any</option>";
@@ -312,6 +321,36 @@ async function invert() {
   }, fresh);
   $("encode-live").src = result.png;
   $("encode-live-cap").textContent = `${method} (${steps} steps, ${result.seconds.toFixed(2)} s): ${score(result)}`;
+}
+
+// Fit an encoder to the run's G and save it. It goes on when the page looks at another image or run
+// (it is saved into the run it started on); the run's encoder lists are refreshed when it is done.
+async function fitEncoder() {
+  const run = state.run, method = $("fit-method").value, steps = Number($("fit-steps").value);
+  const name = $("fit-name").value.trim() || method;
+  const bar = $("fit-progress"), cap = $("fit-cap");
+  const fresh = ticket("fit");
+  $("fit-live").removeAttribute("src");
+  cap.textContent = `fitting ${name} (${method})...`;
+  const result = await follow(api("/api/fit-encoder", { run, method, name, steps }), (s) => {
+    if (state.run !== run) return;
+    progressOf(bar, s);
+    if (s.preview) $("fit-live").src = s.preview;
+    const done = s.step ? `${method}: step ${s.step} of ${s.steps}${s.preview ? ", a training image's G(E(x))" : ""}` : "";
+    cap.textContent = [done, s.note].filter(Boolean).join("; ") || `fitting ${name} (${method})...`;
+  }, fresh);
+  if (state.run !== run) { say(`The encoder ${result.name} of ${run} is saved.`, "note"); return; }
+  cap.textContent = `saved as ${result.path} (${result.seconds.toFixed(1)} s); it is now in the encoder lists`;
+  const info = await api("/api/describe", { run });
+  if (state.run !== run) return;
+  const before = {};
+  for (const select of document.querySelectorAll(".encoder-select")) before[select.id] = select.value;
+  applyInfo(info);
+  for (const select of document.querySelectorAll(".encoder-select")) {
+    select.value = before[select.id] && before[select.id] !== "" ? before[select.id] : `${result.name}`;
+  }
+  $("fit-name").value = "";
+  if (state.tab === "encode") guard(encode);
 }
 
 // ------------------------------------------------------------------ Edit
@@ -606,6 +645,7 @@ function wire() {
   $("sample-psi").addEventListener("input", () => { $("sample-psi-value").textContent = $("sample-psi").value; });
   $("encode-encoder").addEventListener("change", () => guard(encode));
   $("invert-run").addEventListener("click", () => guard(invert));
+  $("fit-run").addEventListener("click", () => guard(fitEncoder));
   $("edit-encoder").addEventListener("change", () => guard(editSetup));
   $("edit-reset").addEventListener("click", () => {
     for (const s of $("edit-sliders").querySelectorAll("input[type=range]")) { s.value = 0; s.nextElementSibling.textContent = "0"; }
