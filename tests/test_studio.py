@@ -459,6 +459,16 @@ def test_sample_offers_each_models_own_controls(tmp_path, image_npz, vector_npz)
     style = s.describe("stylegan")
     assert style["truncation"] and style["spaces"] == ["z", "w", "w+"] and not style["tabs"]["edit"]
     assert s.sample("stylegan", 0, 8, psi=0.5)["png"] != s.sample("stylegan", 0, 8)["png"]
+    # toward the nearest of k centres of W: the CLI's --truncation-clusters, the same images
+    from gane.families.stylegan import styled_samples
+    from gane.studio.core import png
+
+    toward = s.sample("stylegan", 0, 8, psi=0.5, clusters=4)
+    assert "nearest of 4 cluster centres" in toward["note"] and toward["png"] != s.sample("stylegan", 0, 8, psi=0.5)["png"]
+    with torch.no_grad():
+        assert toward["png"] == png(styled_samples(s.run("stylegan").model, 8, 0, 0.5, 4)[0].cpu(), nrow=8)
+    with pytest.raises(GaneError, match="1 to 100 cluster centres"):
+        s.sample("stylegan", 0, 8, psi=0.5, clusters=500)
     with pytest.raises(GaneError, match="style space"):
         s.sample("acgan", 0, 8, psi=0.5)
     picture = s.upload(png_bytes(bar()), "bar.png")["id"]

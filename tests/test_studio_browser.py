@@ -41,10 +41,13 @@ from gane.studio.core import image_tensor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def runs(studio_runs, tmp_path_factory):
-    """A copy of the tiny runs: an encoder is fitted into one here, and the other tests keep theirs."""
+def runs(studio_runs, tmp_path_factory, image_npz):
+    """A copy of the tiny runs (an encoder is fitted into one here, and the other tests keep theirs),
+    and a tiny stylegan for the truncation controls."""
     runs = tmp_path_factory.mktemp("browser") / "runs"
     shutil.copytree(studio_runs, runs)
+    gane.train("stylegan", data=f"npz:{image_npz}", z_dim=8, out=str(runs / "stylegan"), steps=2, tick=2, width=0.125,
+               batch_size=16, progress=False)
     demo = os.environ.get("GANE_STUDIO_DEMO_RUN")
     if demo:
         shutil.copytree(demo, runs / "demo", ignore=shutil.ignore_patterns("tensorboard", "*.png"))
@@ -132,6 +135,23 @@ def test_the_page_lists_the_runs_and_draws_samples(browser, image_run):
     browser.find_element(By.ID, "sample-next").click()
     changed(browser, "sample-grid", first)  # another seed, other samples
     shot(browser, "sample")
+
+
+def test_stylegan_samples_truncated_toward_the_mean_or_the_nearest_centre(browser):
+    open_run(browser, "stylegan")
+    tab(browser, "sample")
+    plain = changed(browser, "sample-grid", "")
+    psi = browser.find_element(By.ID, "sample-psi")
+    assert psi.is_displayed(), "a style-based run offers truncation"
+    for _ in range(6):
+        psi.send_keys(Keys.ARROW_LEFT)  # 1 -> 0.7, in steps of 0.05
+    truncated = changed(browser, "sample-grid", plain)
+    assert "toward the mean w" in browser.find_element(By.ID, "sample-note").text
+    Select(browser.find_element(By.ID, "sample-toward")).select_by_value("4")
+    changed(browser, "sample-grid", truncated)
+    wait(browser).until(lambda d: "nearest of 4 cluster centres" in d.find_element(By.ID, "sample-note").text)
+    assert "truncation 0.7" in browser.find_element(By.ID, "sample-note").text
+    shot(browser, "sample-truncation")
 
 
 def test_an_uploaded_image_is_reconstructed_as_the_api_does(browser, runs, image_run, tmp_path):

@@ -258,9 +258,10 @@ def parse_layers(text: str | None) -> tuple[int, int | None] | None:
 
 
 def styled_samples(model, n: int, seed: int, psi: float = 1.0, clusters: int | None = None, mix_from: int | None = None,
-                   mix_layers: str | None = None, classes=None, sweep=None) -> tuple[torch.Tensor, str]:
+                   mix_layers: str | None = None, classes=None, sweep=None, centres: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
     """``gane sample`` of a style-based model with truncation and style mixing: n images from the codes
-    of ``seed`` (the same codes plain sampling draws), and a phrase saying what was done."""
+    of ``seed`` (the same codes plain sampling draws), and a phrase saying what was done. ``centres``:
+    ``model.cluster_centres(clusters)`` when the caller holds them already (k-means takes a while)."""
     if "w" not in model.latent_spaces:
         raise GaneError(f"--truncation, --truncation-clusters, --mix-from and --mix-layers act on a style space W, which the "
                         f"{model.name!r} family's generator does not have. Train stylegan for them, or drop them.")
@@ -277,7 +278,8 @@ def styled_samples(model, n: int, seed: int, psi: float = 1.0, clusters: int | N
         model.check_layers(*layers)
     z = model.sample_codes(n, torch.Generator().manual_seed(seed))
     mix_z = model.sample_codes(n, torch.Generator().manual_seed(mix_from)) if mix_from is not None else None
-    centres = model.cluster_centres(clusters) if clusters is not None else None
+    if clusters is not None and centres is None:
+        centres = model.cluster_centres(clusters)
     images = model.draw(z, psi, centres, mix_z, layers)
     what = []
     if psi != 1.0 or centres is not None:

@@ -133,6 +133,7 @@ class SampleArgs(RunArgs):
     cls: int | None = None
     parts: dict[str, float | int | None] = {}
     psi: float = Field(1.0, ge=0, le=2)
+    clusters: int | None = None
 
 
 class ImageArgs(RunArgs):
@@ -287,7 +288,7 @@ def create_app(studio: Studio, loopback: bool = True, host: str | None = None):
 
     @app.post("/api/sample")
     def sample(args: SampleArgs):
-        return urls(studio.sample(args.run, args.seed, args.n, args.cls, args.parts, args.psi))
+        return urls(studio.sample(args.run, args.seed, args.n, args.cls, args.parts, args.psi, args.clusters))
 
     @app.post("/api/encode")
     def encode(args: ImageArgs):

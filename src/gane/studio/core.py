@@ -39,6 +39,7 @@ KEPT_CODES = 256  # paint states (codes) held for undo
 POOL = 1000  # images whose codes give the attribute vectors (gane edit's --pool default)
 MAX_STEPS = 2000
 MAX_FIT_STEPS = 20000
+MAX_CLUSTERS = 100
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -523,8 +524,10 @@ class Studio:
 
     # ------------------------------------------------------------------ Sample
     def sample(self, run_id: str, seed: int = 0, n: int = 16, cls: int | None = None, parts: dict | None = None,
-               psi: float = 1.0) -> dict:
-        """A grid of ``n`` samples from ``seed``: the class, InfoGAN's code parts and stylegan's truncation as given."""
+               psi: float = 1.0, clusters: int | None = None) -> dict:
+        """A grid of ``n`` samples from ``seed``: the class, InfoGAN's code parts and stylegan's truncation
+        (by ``psi`` toward the mean w, or with ``clusters`` toward the nearest of that many k-means
+        centres of W) as given."""
         loaded = self._generative(run_id)
         model = loaded.model
         n = int(n)
@@ -538,7 +541,9 @@ class Studio:
 
                 if cls is not None or parts:
                     raise GaneError("Truncation applies to stylegan's codes alone: leave the class and code parts unset.")
-                x, _ = styled_samples(model, n, int(seed), float(psi))
+                centres = self._centres(loaded, int(clusters)) if clusters else None
+                x, what = styled_samples(model, n, int(seed), float(psi), int(clusters) if clusters else None, centres=centres)
+                return {"png": png(x.cpu(), nrow=min(8, n)), "note": f"{what}."}
             elif parts:
                 code = model.sample_codes(n, gen)
                 if cls is not None:
@@ -549,6 +554,16 @@ class Studio:
             else:
                 x = model.sample(n, generator=gen, classes=None if cls is None else int(cls))
         return {"png": png(x.cpu(), nrow=min(8, n)), "note": model.sampling_note()}
+
+    def _centres(self, loaded, k: int) -> torch.Tensor:
+        """The k-means centres of a run's W for multi-modal truncation, computed once per run and k."""
+        if not 1 <= k <= MAX_CLUSTERS:
+            raise GaneError(f"Truncation pulls toward 1 to {MAX_CLUSTERS} cluster centres; got {k}.")
+        with self._key_lock(("centres", id(loaded), k)):
+            cache = self._loaded.setdefault(f"{id(loaded)}:centres", {})
+            if k not in cache:
+                cache[k] = loaded.model.cluster_centres(k)
+            return cache[k]
 
     # ------------------------------------------------------------------ Encode
     def encode(self, run_id: str, image_id: str, encoder: str | None = None) -> dict:

@@ -252,7 +252,7 @@ function fillRunControls(info) {
   }
   for (const el of parts.querySelectorAll("select, input")) el.addEventListener("change", () => guard(drawSamples));
   $("sample-psi-box").hidden = !info.truncation;
-  $("sample-psi").value = 1; $("sample-psi-value").textContent = "1";
+  $("sample-psi").value = 1; $("sample-psi-value").textContent = "1"; $("sample-toward").value = "";
   // inversion spaces
   $("invert-space").innerHTML = (info.spaces || ["z"]).map((s) => `<option value="${s}">${s}</option>`).join("");
   $("invert-space-box").hidden = (info.spaces || []).length < 2;
@@ -280,6 +280,7 @@ async function drawSamples() {
   const out = await api("/api/sample", {
     run: state.run, seed: Number($("sample-seed").value) || 0, n: Number($("sample-n").value),
     cls: cls === "" ? null : Number(cls), parts, psi: Number($("sample-psi").value),
+    clusters: $("sample-toward").value === "" ? null : Number($("sample-toward").value),
   });
   check(fresh);
   $("sample-grid").src = out.png;
@@ -640,7 +641,7 @@ function wire() {
   for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
   $("sample-draw").addEventListener("click", () => guard(drawSamples));
   $("sample-next").addEventListener("click", () => { $("sample-seed").value = (Number($("sample-seed").value) || 0) + 1; guard(drawSamples); });
-  for (const id of ["sample-seed", "sample-n", "sample-class"]) $(id).addEventListener("change", () => guard(drawSamples));
+  for (const id of ["sample-seed", "sample-n", "sample-class", "sample-toward"]) $(id).addEventListener("change", () => guard(drawSamples));
   $("sample-psi").addEventListener("change", () => guard(drawSamples));
   $("sample-psi").addEventListener("input", () => { $("sample-psi-value").textContent = $("sample-psi").value; });
   $("encode-encoder").addEventListener("change", () => guard(encode));
