@@ -109,6 +109,11 @@ def test_each_run_enables_the_tabs_it_can_use(studio_runs):
     assert all(bigan["tabs"][t] for t in ("sample", "encode", "edit", "paint", "restore")) and not bigan["tabs"]["translate"]
     assert not gan["tabs"]["edit"] and "fit-encoder" in gan["why"]["edit"]
     assert gan["tabs"]["paint"] and gan["tabs"]["encode"]
+    from gane.inversion.restore import NEEDS_COLOUR, TASKS
+
+    # every registered task a grey model can do, inpainting first (the page's default)
+    assert bigan["restore_tasks"][0] == "inpaint" and set(bigan["restore_tasks"]) == set(TASKS.names()) - set(NEEDS_COLOUR)
+    assert "colorize" in NEEDS_COLOUR and p2p.get("restore_tasks", []) == []
     assert p2p["tabs"] == {"sample": False, "encode": False, "edit": False, "paint": False, "restore": False, "translate": True}
     with pytest.raises(GaneError, match="no run"):
         s.describe("../bigan")  # only ids from the list, never a path

@@ -28,6 +28,7 @@ from ..registry import Registry
 from .core import Inversion, InversionOptions, invert, psnr
 
 TASKS: Registry = Registry("restoration task", listed_by=None)
+NEEDS_COLOUR = ("colorize",)  # tasks only a model of colour images can do
 GREY = torch.tensor([0.299, 0.587, 0.114])  # ITU-R BT.601 luma
 
 

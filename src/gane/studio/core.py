@@ -383,6 +383,7 @@ class Studio:
         """What a run is and which tabs it can use, with the reason for each that it cannot."""
         from ..api import _run_dir
         from ..inversion.encoders import FIT_METHODS, NEEDS_DATA, fitted_encoders
+        from ..inversion.restore import NEEDS_COLOUR, TASKS
 
         loaded = self.run(run_id)
         model, info = loaded.model, loaded.model.info
@@ -423,8 +424,8 @@ class Studio:
         elif not encoders:
             out["why"]["edit"] = (f"attribute vectors need the codes of {POOL} images, from an encoder; {model.name} has none. "
                                   "Fit one in the Encode tab (or with gane fit-encoder).")
-        tasks = ["inpaint", "denoise", "superres"] + (["colorize"] if info.shape[0] == 3 else [])
-        out["restore_tasks"] = tasks if image else []
+        out["restore_tasks"] = (sorted((t for t in TASKS.names() if t not in NEEDS_COLOUR or info.shape[0] == 3),
+                                       key=lambda t: t != "inpaint") if image else [])  # inpaint first: the page's default
         return out
 
     def runs(self) -> list[dict]:
