@@ -156,6 +156,42 @@ def test_output_paths_that_cannot_take_a_picture(run_dir, command, tmp_path, cap
     assert Image.open(tmp_path / "new" / "grid.jpg").format == "JPEG"
 
 
+def test_a_picture_the_file_system_refuses_is_a_message(run_dir, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import gane.pictures
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(gane.pictures, "save_image", full)
+    out = tmp_path / "grid.png"
+    code, _, err = run(capsys, "sample", run_dir, "--out", out)
+    assert_user_error(code, err, f"{out} cannot be written: No space left on device")
+    assert list(tmp_path.iterdir()) == []  # no half-written picture or temporary file left
+
+
+def test_any_file_the_machine_refuses_is_named_not_a_traceback(capsys, monkeypatch):
+    import errno
+
+    import gane.cli
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", "/somewhere/log.jsonl")
+
+    monkeypatch.setattr(gane.cli.cli, "main", refused)
+    assert main(["list"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("gane: error: /somewhere/log.jsonl: Permission denied.") and "Traceback" not in err
+
+    def bug(*args, **kwargs):
+        raise OSError("a fault of gane's, not about a file")
+
+    monkeypatch.setattr(gane.cli.cli, "main", bug)
+    with pytest.raises(OSError, match="fault of gane's"):
+        main(["list"])
+
+
 def test_messages_never_break_inside_an_option_name():
     for pad in range(55, 88):  # one of these puts --image-size across column 100
         msg = "x" * pad + " The flag --image-size must be 28 or 32; see /a/long-hyphenated-path/name-with-dashes.png."

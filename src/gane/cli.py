@@ -20,6 +20,7 @@ from .errors import GaneError
 from .fields import field_kind, rule_text
 
 EXIT_USER_ERROR = 2
+EXIT_IO_ERROR = 1
 
 
 def _options_from(config_cls, defaults: dict | None = None) -> list[click.Option]:
@@ -743,6 +744,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("gane: interrupted; the last complete checkpoint is kept. Continue with --resume.", err=True)
         return 130
+    except OSError as e:
+        if e.filename is None:  # not about a file: a fault of gane's, with its traceback
+            raise
+        # the machine refused a file (no space, no permission, a read-only or special file system):
+        # the path and the reason are what to act on
+        where = f"{e.filename}" + (f" -> {e.filename2}" if e.filename2 else "")
+        click.echo(_paragraph(f"{where}: {e.strerror or e}. Free space, fix the permissions or pass another path, then run "
+                              "the command again.", "gane: error: "), err=True)
+        return EXIT_IO_ERROR
     return 0
 
 

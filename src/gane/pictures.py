@@ -4,6 +4,7 @@ Images are tensors in [-1, 1]; vectors (2-D data) are drawn as scatter plots.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -41,18 +42,27 @@ def picture_path(path: Path, flag: str = "--out") -> Path:
     return path
 
 
-def _atomic_target(path: Path) -> Path:
+def _write(path: Path, write) -> Path:
+    """``write(tmp)`` beside ``path``, then swapped in (a picture is whole or absent); a file system that
+    refuses it is a clear error naming ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise GaneError(f"{path} cannot be written: {e.strerror or e}. Pass a path in a folder you can write to, "
+                        "with space left.") from e
+    return path
 
 
 def save_images(x: torch.Tensor, path: Path, nrow: int = 8, pad: int = 2) -> Path:
     """A grid of images (N, C, H, W) in [-1, 1], ``nrow`` images per row."""
-    tmp = _atomic_target(path)
-    save_image(x.detach().float().cpu(), tmp, nrow=nrow, padding=pad, normalize=True, value_range=(-1, 1), pad_value=1.0)
-    os.replace(tmp, path)
-    return Path(path)
+    return _write(path, lambda tmp: save_image(x.detach().float().cpu(), tmp, nrow=nrow, padding=pad, normalize=True,
+                                                value_range=(-1, 1), pad_value=1.0))
 
 
 def interleave_rows(top: torch.Tensor, bottom: torch.Tensor, per_row: int) -> torch.Tensor:
@@ -120,11 +130,10 @@ def scatter(path: Path, layers: dict[str, torch.Tensor], arrows=None, title: str
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
-    tmp = _atomic_target(path)
-    fig.savefig(tmp)  # the default margins fit the axes; bbox_inches="tight" would draw the figure twice
-    plt.close(fig)
-    os.replace(tmp, path)
-    return Path(path)
+    try:
+        return _write(path, fig.savefig)  # the default margins fit the axes; bbox_inches="tight" would draw the figure twice
+    finally:
+        plt.close(fig)
 
 
 def grid_tensor(x: torch.Tensor, nrow: int = 8) -> torch.Tensor:
