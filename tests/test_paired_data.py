@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gane.cli import main
-from gane.data import DataInfo, EpochSampler, PairBatch, load_data
+from gane.data import DataInfo, EpochSampler, PairBatch, dataset_splits, load_data
 from gane.data.paired import centre_hole, downsample, edges, grey, restyle
 from gane.errors import GaneError
 
@@ -145,6 +145,10 @@ def test_aligned_two_folders_pair_by_file_name(tmp_path):
     _png(tmp_path / "A" / "x.png", np.full((8, 8), 0))
     d = load_data(f"aligned:{tmp_path / 'A'},{tmp_path / 'B'}")
     assert d.info.shape == (1, 8, 8) and d.info.b_shape == (3, 8, 8)
+    # two folders hold one split, and say so (pix2pix's layout and gray2color of a dataset with a test split hold two)
+    assert dataset_splits(f"aligned:{tmp_path / 'A'},{tmp_path / 'B'}") == ("train",)
+    assert dataset_splits(f"aligned:{tmp_path}") == ("train", "test")
+    assert dataset_splits(f"gray2color:folder:{tmp_path / 'B'}") == ("train",) and dataset_splits("gray2color") == ("train", "test")
     for name in ("x", "y"):  # a small A beside a large B (super-resolution): each domain keeps its own side
         _png(tmp_path / "B16" / f"{name}.png", np.full((16, 16, 3), 100))
     assert load_data(f"aligned:{tmp_path / 'A'},{tmp_path / 'B16'}").info.b_shape == (3, 16, 16)

@@ -287,6 +287,11 @@ def test_an_aligned_task_is_judged_against_its_true_targets(pair_data, tmp_path,
     assert "against the true targets: L1" in capsys.readouterr().out
     result = gane.translate_images(run, "train", n=4, out=None)
     assert result.truth is not None and result.quality["l1"] == pytest.approx(float((result.translations - result.truth).abs().mean()))
+    # two folders hold one split: asked for nothing, gane translate takes it and says so; asked for test, it refuses
+    assert main(["translate", str(run), "--n", "4", "--out", str(tmp_path / "o2")]) == 0
+    assert "4 " + pair_data["colour"] + " train images of domain A" in " ".join(capsys.readouterr().out.split())
+    assert main(["translate", str(run), "--images", "test", "--out", str(tmp_path / "o3")]) == 2
+    assert "has no 'test' split; it has: train" in " ".join(capsys.readouterr().err.split())
 
 
 @pytest.mark.parametrize("args,message", [

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from .config import resolve
-from .data import DATASETS, Data, DataInfo, DataOptions, load_data, parse_spec
+from .data import DATASETS, Data, DataInfo, DataOptions, dataset_splits, load_data
 from .device import resolve_device
 from .errors import GaneError, check_writable
 from .families import FAMILIES, Family, build_family
@@ -41,8 +41,8 @@ class Run:
         spec = spec or train.get("data")
         if not spec:
             raise GaneError(f"{self.checkpoint / 'config.json'} does not name the data the run was trained on; name it (e.g. --data mnist-5k).")
-        entry = DATASETS.get(parse_spec(spec)[0])
-        loaded = load_data(spec, split if split in entry.splits else entry.splits[0],
+        splits = dataset_splits(spec)
+        loaded = load_data(spec, split if split in splits else splits[0],
                            DataOptions(data_root=train.get("data_root"), image_size=train.get("image_size")))
         if tuple(loaded.info.shape) != tuple(self.model.info.shape):
             raise GaneError(
@@ -118,7 +118,7 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
     train_opts = loaded.config.get("train") or {}
     spec = data or train_opts["data"]
     options = DataOptions(data_root=train_opts.get("data_root"), image_size=train_opts.get("image_size"))
-    splits = DATASETS.get(parse_spec(spec)[0]).splits
+    splits = dataset_splits(spec)
     if split not in splits:
         if log:
             log(f"{spec} has no {split!r} split; judging against its {splits[0]!r} split")

@@ -9,6 +9,7 @@ from .core import (
     StreamingData,
     TensorData,
     cache_dir,
+    dataset_splits,
     images_to_float,
     load_data,
     parse_spec,
@@ -20,5 +21,5 @@ from .paired import PairBatch, PairedData
 
 __all__ = [
     "DATASETS", "Batch", "PairBatch", "PairedData", "Data", "DataInfo", "DataOptions", "EpochSampler", "StreamingData", "TensorData",
-    "cache_dir", "images_to_float", "load_data", "parse_spec", "register_dataset",
+    "cache_dir", "dataset_splits", "images_to_float", "load_data", "parse_spec", "register_dataset",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -261,18 +261,27 @@ class DatasetEntry:
     description: str
     available: Callable[[DataOptions], bool] = field(default=lambda opts: True)
     takes_argument: bool | str = False  # "folder:PATH" style; "optional": "name" and "name:ARG" both
-    splits: tuple[str, ...] = ("train", "test")
+    splits: tuple[str, ...] | Callable[[str | None], tuple[str, ...]] = ("train", "test")  # or a function of the argument
 
 
 DATASETS: Registry[DatasetEntry] = Registry("dataset")
 
 
+def dataset_splits(spec: str) -> tuple[str, ...]:
+    """The splits ``spec`` has: its entry's, or what the entry says for its argument (two folders of
+    aligned images hold one split where pix2pix's folder layout holds two)."""
+    name, arg = parse_spec(spec)
+    splits = DATASETS.get(name).splits
+    return tuple(splits(arg)) if callable(splits) else tuple(splits)
+
+
 def register_dataset(name: str, description: str, available=None, takes_argument: bool = False, splits=("train", "test")):
-    """Decorator: ``@register_dataset("mnist-5k", "...")`` on a ``load(arg, opts, split)`` function."""
+    """Decorator: ``@register_dataset("mnist-5k", "...")`` on a ``load(arg, opts, split)`` function.
+    ``splits``: the splits it has, or a function of its argument that says them."""
 
     def deco(fn):
         DATASETS.register(name)(
-            DatasetEntry(fn, description, available or (lambda opts: True), takes_argument, tuple(splits))
+            DatasetEntry(fn, description, available or (lambda opts: True), takes_argument, splits if callable(splits) else tuple(splits))
         )
         return fn
 
@@ -302,8 +311,9 @@ def load_data(spec: str, split: str = "train", options: DataOptions | None = Non
     opts = options or DataOptions()
     name, arg = parse_spec(spec)
     entry = DATASETS.get(name)
-    if split not in entry.splits:
-        raise GaneError(f"Dataset {name!r} has no {split!r} split; it has: {', '.join(entry.splits)}.")
+    splits = dataset_splits(spec)
+    if split not in splits:
+        raise GaneError(f"Dataset {spec!r} has no {split!r} split; it has: {', '.join(splits)}.")
     data = entry.load(arg, opts, split)
     if opts.image_size is not None and data.info.kind not in ("image", "pair"):
         raise GaneError(f"--image-size {opts.image_size} resizes images, and {spec!r} holds vectors {tuple(data.info.shape)}. Drop --image-size.")

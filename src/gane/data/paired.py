@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import GaneError
-from .core import Batch, Data, DataInfo, DataOptions, EpochSampler, TensorData, images_to_float, load_data, register_dataset
+from .core import (Batch, Data, DataInfo, DataOptions, EpochSampler, TensorData, dataset_splits, images_to_float, load_data,
+                   register_dataset)
 from .sources import GREY_MODES, IMAGE_SUFFIXES, _as_8bit, _folder_side, _headers, _unreadable, square_tensor
 
 #: a seed offset for B's permutation of an unaligned set, so that A and B are shuffled independently
@@ -210,14 +211,9 @@ _task("masked2fashion", "fashion-mnist", _hole, "Fashion-MNIST with a centre hol
 
 @register_dataset("gray2color", "a colour dataset's grayscale (A) and the colour images (B), aligned: colourisation; "
                   "gray2color alone uses stacked-mnist, gray2color:SPEC another colour dataset (cifar10, folder:PATH)",
-                  takes_argument="optional")
+                  takes_argument="optional", splits=lambda arg: dataset_splits(arg or "stacked-mnist"))
 def load_gray2color(arg, opts: DataOptions, split: str):
-    from .core import DATASETS, parse_spec
-
     spec = arg or "stacked-mnist"
-    if split not in DATASETS.get(parse_spec(spec)[0]).splits:
-        raise GaneError(f"gray2color:{spec} has no {split!r} split, because {spec} has none; "
-                        f"it has: {', '.join(DATASETS.get(parse_spec(spec)[0]).splits)}.")
     src = _source(spec, opts, split)
     if src.info.shape[0] != 3:
         raise GaneError(f"gray2color needs colour images, and {spec!r} has {src.info.shape[0]} channel. "
@@ -325,7 +321,7 @@ def _two_folders(a_dir: Path, b_dir: Path, opts: DataOptions, name: str) -> Pair
 
 @register_dataset("aligned", "paired images for translation: PATH/train and PATH/test holding A and B side by side in each "
                   "image (pix2pix's layout), or aligned:PATH_A,PATH_B, two folders with matching file names (train only)",
-                  takes_argument=True)
+                  takes_argument=True, splits=lambda arg: ("train",) if "," in (arg or "") else ("train", "test"))
 def load_aligned(arg, opts: DataOptions, split: str):
     name = f"aligned:{arg}"
     if "," in arg:

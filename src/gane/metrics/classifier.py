@@ -86,9 +86,9 @@ def _shift(x: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.Tensor:
 
 
 def train_classifier(dataset: str, epochs: int = 12, seed: int = 0, options: DataOptions | None = None, verbose: bool = True) -> DomainClassifier:
-    from ..data import DATASETS, parse_spec
+    from ..data import dataset_splits
 
-    has_test = "test" in DATASETS.get(parse_spec(dataset)[0]).splits  # a folder or npz file has only a train split
+    has_test = "test" in dataset_splits(dataset)  # a folder or npz file has only a train split
     train = load_data(dataset, "train", options)
     test = load_data(dataset, "test", options) if has_test else train
     clf = fit_classifier(train, test, dataset, epochs, seed)

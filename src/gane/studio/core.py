@@ -885,13 +885,13 @@ class Studio:
 
 def _split(loaded) -> str:
     """The split the studio picks examples from: the run's data's test split, else its only one."""
-    from ..data import DATASETS, parse_spec
+    from ..data import dataset_splits
 
     spec = (loaded.config.get("train") or {}).get("data")
     if not spec:
         raise GaneError(f"{loaded.checkpoint / 'config.json'} does not name the data the run was trained on, so there are no "
                         "test images to pick: upload images instead.")
-    splits = DATASETS.get(parse_spec(spec)[0]).splits
+    splits = dataset_splits(spec)
     return "test" if "test" in splits else splits[0]
 
 
