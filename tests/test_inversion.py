@@ -340,6 +340,30 @@ def test_fitting_says_what_was_wrong(bigan_run, gan_run):
         gane.invert(gan_run, "test", "encoder", n=2, out=None, encoder="nope")
     with pytest.raises(GaneError, match="Unknown fit-encoder option"):
         gane.fit_encoder(gan_run, "z-regression", stepz=1)
+    with pytest.raises(GaneError, match="'own' names a family's own encoder"):
+        gane.fit_encoder(gan_run, "z-regression", name="own", steps=1)
+
+
+def test_a_fit_told_not_to_overwrite_keeps_an_encoder_saved_under_its_name_meanwhile(gan_run):
+    from gane.api import load_run
+    from gane.inversion.encoders import FitOptions, fit_encoder
+
+    run = load_run(gan_run, frozen=True)
+    theirs = gan_run / "encoders" / "kept"
+    seen = []
+
+    def another_gane_saves_one(step, steps, images):
+        seen.append((step, images))
+        if step == steps:
+            theirs.mkdir(parents=True)
+            (theirs / "encoder.safetensors").write_bytes(b"someone else's")
+
+    with pytest.raises(GaneError, match="already has an encoder 'kept'"):
+        fit_encoder(run, "z-regression", "kept", FitOptions(steps=3, batch_size=4), watch=another_gane_saves_one, overwrite=False)
+    assert (theirs / "encoder.safetensors").read_bytes() == b"someone else's"
+    assert [s for s, _ in seen] == [1, 2, 3] and all(im is None for _, im in seen)  # z-regression has no G(E(x)) to show
+    with pytest.raises(GaneError, match="already has an encoder 'kept'"):
+        fit_encoder(run, "z-regression", "kept", FitOptions(steps=3, batch_size=4), overwrite=False)  # refused at the start too
 
 
 # ----------------------------------------------------------------- restoration through the generator

@@ -6,6 +6,7 @@ import io
 import json
 import socket
 import struct
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -109,11 +110,8 @@ def test_each_run_enables_the_tabs_it_can_use(studio_runs):
     assert all(bigan["tabs"][t] for t in ("sample", "encode", "edit", "paint", "restore")) and not bigan["tabs"]["translate"]
     assert not gan["tabs"]["edit"] and "fit-encoder" in gan["why"]["edit"]
     assert gan["tabs"]["paint"] and gan["tabs"]["encode"]
-    from gane.inversion.restore import NEEDS_COLOUR, TASKS
-
-    # every registered task a grey model can do, inpainting first (the page's default)
-    assert bigan["restore_tasks"][0] == "inpaint" and set(bigan["restore_tasks"]) == set(TASKS.names()) - set(NEEDS_COLOUR)
-    assert "colorize" in NEEDS_COLOUR and p2p.get("restore_tasks", []) == []
+    # the registered tasks a grey model can do, inpainting first (the page's default); colour runs add colorize
+    assert bigan["restore_tasks"] == ["inpaint", "denoise", "superres"] and p2p.get("restore_tasks", []) == []
     assert p2p["tabs"] == {"sample": False, "encode": False, "edit": False, "paint": False, "restore": False, "translate": True}
     with pytest.raises(GaneError, match="no run"):
         s.describe("../bigan")  # only ids from the list, never a path
@@ -292,11 +290,61 @@ def test_an_encoder_fitted_in_the_studio_is_the_librarys_and_opens_edit(studio_r
     assert s.direction_list("gan", "mine")["directions"]
     with pytest.raises(GaneError, match="already has an encoder"):
         s.fit_encoder_job("gan", "z-regression", "mine")
-    # a newer fit replaces one under way, which leaves no encoder behind
+    with pytest.raises(GaneError, match="not 'own'"):
+        s.fit_encoder_job("gan", "z-regression", "own")  # the name the page gives the family's own E
+
+
+def _running_past(job, step, timeout=120):
+    end = time.perf_counter() + timeout
+    while job.state == "running" and job.step <= step and time.perf_counter() < end:
+        time.sleep(0.01)
+    assert job.state == "running" and job.step > step, (job.state, job.step, job.error)
+
+
+def test_fits_in_the_studio_replace_resume_and_leave_other_runs_alone(studio_runs, tmp_path):
+    import shutil
+
+    for run in ("gan", "gan2"):
+        shutil.copytree(studio_runs / "gan", tmp_path / run)
+    s = Studio(tmp_path)
+    # a fit past its first checkpoint (500 steps), replaced by a fit of the same name with other settings:
+    # that one is refused rather than throwing the unfinished fit away
+    first = s.fit_encoder_job("gan", "z-regression", "e", 520)
+    _running_past(first, 500)
+    other = s.jobs.wait(s.fit_encoder_job("gan", "z-regression", "e", 600).id)
+    assert s.jobs.wait(first.id).state == "cancelled"
+    assert other.state == "error" and "unfinished fit of 'e' with other settings" in other.error
+    assert (tmp_path / "gan/encoders/e.partial").is_dir() and s.describe("gan")["encoders"] == []
+    # asked for again with its own settings, it resumes from its checkpoint and finishes
+    again = s.jobs.wait(s.fit_encoder_job("gan", "z-regression", "e", 520).id)
+    assert again.state == "done" and "resuming the fit from step 500" in again.note
+    assert s.describe("gan")["encoders"] == ["e"] and not (tmp_path / "gan/encoders/e.partial").exists()
+    # a fit of another run goes on beside one of this run; a new fit of a run replaces that run's own
     long = s.fit_encoder_job("gan", "z-regression", "long", 20000)
-    short = s.fit_encoder_job("gan", "z-regression", "short", 3)
-    assert s.jobs.wait(long.id).state == "cancelled" and s.jobs.wait(short.id).state == "done"
-    assert s.describe("gan")["encoders"] == ["mine", "short"]
+    beside = s.jobs.wait(s.fit_encoder_job("gan2", "z-regression", "short", 3).id)
+    assert beside.state == "done" and long.state == "running"
+    replacing = s.fit_encoder_job("gan", "z-regression", "short", 3)
+    assert s.jobs.wait(long.id).state == "cancelled" and s.jobs.wait(replacing.id).state == "done"
+    assert s.describe("gan")["encoders"] == ["e", "short"] and s.describe("gan2")["encoders"] == ["short"]
+
+
+def test_a_running_job_is_never_forgotten():
+    import threading
+
+    from gane.studio.core import Jobs
+
+    jobs, release = Jobs(keep=2), threading.Event()
+    slow = jobs.start("fit", lambda watch: release.wait(30) and {})
+    quick = []
+    for k in range(5):
+        quick.append(jobs.start(f"other{k}", lambda watch: {}))
+        jobs.wait(quick[-1].id)
+    jobs.start("last", lambda watch: {})
+    assert jobs.get(slow.id).state == "running"  # six newer jobs, and it is still followed
+    with pytest.raises(GaneError, match="No such job"):
+        jobs.get(quick[0].id)  # finished ones beyond keep are forgotten, oldest first
+    release.set()
+    assert jobs.wait(slow.id).state == "done"
 
 
 def test_sample_controls(studio):
@@ -453,7 +501,11 @@ def test_sample_offers_each_models_own_controls(tmp_path, image_npz, vector_npz)
     gane.train("acgan", data=f"npz:{image_npz}", z_dim=8, out=str(runs / "acgan"), **tiny)
     gane.train("stylegan", data=f"npz:{image_npz}", z_dim=8, out=str(runs / "stylegan"), **tiny)
     gane.train("gan", data=f"npz:{vector_npz}", z_dim=2, out=str(runs / "points"), **tiny)
+    colour = np.random.default_rng(0).integers(0, 255, (32, 3, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "colour.npz", x=colour)
+    gane.train("gan", data=f"npz:{tmp_path / 'colour.npz'}", z_dim=8, out=str(runs / "colour"), **tiny)
     s = Studio(runs)
+    assert s.describe("colour")["restore_tasks"] == ["inpaint", "colorize", "denoise", "superres"]
     info = s.describe("infogan")
     parts = {p["name"]: p["kind"] for p in info["parts"]}
     assert parts and set(parts.values()) <= {"categorical", "uniform"} and "categorical" in parts.values()

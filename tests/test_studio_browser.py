@@ -309,6 +309,10 @@ def test_a_run_without_an_encoder_fits_one_and_opens_the_edit_tab(browser, runs)
     wait(browser).until(lambda d: src(d, "encode-recon").startswith("data:"))  # G(E(x)) with the new encoder
     assert browser.find_element(By.CSS_SELECTOR, "#tabs button[data-tab=edit]").is_enabled()
     shot(browser, "fit-encoder")
+    browser.find_element(By.ID, "fit-name").send_keys("from-the-page")  # a name taken: refused, and said
+    browser.find_element(By.ID, "fit-run").click()
+    wait(browser).until(lambda d: "already has an encoder 'from-the-page'" in d.find_element(By.ID, "message").text)
+    assert "from-the-page was not saved" in browser.find_element(By.ID, "fit-cap").text
 
 
 def test_a_file_that_is_not_an_image_gives_a_message(browser, image_run, tmp_path):

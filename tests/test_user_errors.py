@@ -161,7 +161,9 @@ def test_a_picture_the_file_system_refuses_is_a_message(run_dir, tmp_path, capsy
 
     import gane.pictures
 
-    def full(*args, **kwargs):
+    def full(x, fp, **kwargs):
+        with open(fp, "wb") as f:
+            f.write(b"\x89PNG half")  # part of the file, then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(gane.pictures, "save_image", full)
@@ -182,7 +184,7 @@ def test_any_file_the_machine_refuses_is_named_not_a_traceback(capsys, monkeypat
     monkeypatch.setattr(gane.cli.cli, "main", refused)
     assert main(["list"]) == 1
     err = " ".join(capsys.readouterr().err.split())
-    assert err.startswith("gane: error: /somewhere/log.jsonl: Permission denied.") and "Traceback" not in err
+    assert err.startswith("gane: error: /somewhere/log.jsonl: Permission denied. Fix its permissions") and "Traceback" not in err
 
     def bug(*args, **kwargs):
         raise OSError("a fault of gane's, not about a file")

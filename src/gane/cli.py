@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import math
 import os
@@ -750,8 +751,10 @@ def main(argv: list[str] | None = None) -> int:
         # the machine refused a file (no space, no permission, a read-only or special file system):
         # the path and the reason are what to act on
         where = f"{e.filename}" + (f" -> {e.filename2}" if e.filename2 else "")
-        click.echo(_paragraph(f"{where}: {e.strerror or e}. Free space, fix the permissions or pass another path, then run "
-                              "the command again.", "gane: error: "), err=True)
+        advice = {errno.ENOSPC: "Free space on that disk", errno.EDQUOT: "Free space within your quota",
+                  errno.EACCES: "Fix its permissions or pass a path you can write to", errno.EPERM: "Fix its permissions or pass "
+                  "a path you can write to", errno.EROFS: "Pass a path on a file system that can be written"}.get(e.errno, "Check the path")
+        click.echo(_paragraph(f"{where}: {e.strerror or e}. {advice}, then run the command again.", "gane: error: "), err=True)
         return EXIT_IO_ERROR
     return 0
 

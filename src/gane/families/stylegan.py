@@ -283,7 +283,7 @@ def styled_samples(model, n: int, seed: int, psi: float = 1.0, clusters: int | N
     images = model.draw(z, psi, centres, mix_z, layers)
     what = []
     if psi != 1.0 or centres is not None:
-        what.append(f"truncation {psi:g} toward {'the nearest of %d cluster centres' % clusters if centres is not None else 'the mean w'}")
+        what.append(f"truncation {psi:g} toward {'the nearest of %d cluster centres' % len(centres) if centres is not None else 'the mean w'}")
     if mix_z is not None:
         a, b = layers if layers is not None else (model.num_ws // 2, None)
         what.append(f"style layers {a} to {(b or model.num_ws) - 1} from seed {mix_from}")

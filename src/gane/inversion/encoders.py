@@ -181,17 +181,21 @@ def encoder_dir(run_dir: Path, name: str) -> Path:
 
 
 def _check_name(name: str) -> None:
-    if not name or any(not (ch.isalnum() or ch in "-_.") for ch in name) or name.startswith(".") or name.endswith(".partial"):
+    if not name or any(not (ch.isalnum() or ch in "-_.") for ch in name) or name.startswith(".") or name.endswith((".partial", ".tmp")):
         raise GaneError(f"An encoder name is letters, digits, '-', '_' and '.', not starting with '.'; got {name!r}.")
+    if name == "own":
+        raise GaneError("'own' names a family's own encoder wherever encoders are picked; give the fitted one another name.")
 
 
 def fit_encoder(run, method: str, name: str | None = None, options: FitOptions | None = None, log=None, ema: bool = True,
-                watch: Callable | None = None) -> Path:
+                watch: Callable | None = None, overwrite: bool = True) -> Path:
     """Fit an encoder to ``run``'s frozen generator (``run``: a :class:`gane.Run` loaded frozen, with its
     moving average when ``ema``) with ``method``; save it as RUN/encoders/NAME (NAME defaults to the
     method) and return that folder. ``watch(step, steps, images)`` is called after every step with the
     step's reconstructions G(E(x)) (None for a method without them); an exception it raises stops the
-    fit, which resumes from its last ``checkpoint_every`` step when run again with the same settings."""
+    fit, which resumes from its last ``checkpoint_every`` step when run again with the same settings.
+    ``overwrite=False`` refuses to replace an encoder NAME or an unfinished fit of NAME with other
+    settings, at the start and again before the finished encoder is swapped in."""
     o = options or FitOptions()
     o.check(method)
     step_fn = FIT_METHODS.get(method)
@@ -224,8 +228,10 @@ def fit_encoder(run, method: str, name: str | None = None, options: FitOptions |
     opt = torch.optim.Adam(E.parameters(), lr=o.lr, betas=(0.5, 0.999))
     config = {"version": VERSION, "method": method, "name": name, "options": {k: v for k, v in asdict(o).items() if k != "progress"},
               "width": width, "parts": E.parts, "generator": run.checkpoint.name, "ema": ema, "data_info": model.info.to_dict()}
-    partial = encoder_dir(run_dir, name + ".partial")
-    start = _resume(partial, config, E, opt, log)
+    partial, folder = encoder_dir(run_dir, name + ".partial"), encoder_dir(run_dir, name)
+    if not overwrite:
+        _refuse_to_replace(folder)
+    start = _resume(partial, config, E, opt, log, overwrite)
     ctx = FitContext(model, E, data, feature_net, o)
     bar = None
     if o.progress:
@@ -258,18 +264,38 @@ def fit_encoder(run, method: str, name: str | None = None, options: FitOptions |
     E.eval()
     final = {k: float(v) for k, v in logs.items()}
     _save(partial, {**config, "final": final, "seconds": time.perf_counter() - t0}, E, None, o.steps)
-    folder = encoder_dir(run_dir, name)
-    if folder.exists():
-        shutil.rmtree(folder)
-    partial.rename(folder)
+    if not overwrite:
+        _refuse_to_replace(folder)  # one fitted under the same name meanwhile (another gane) is kept
+    try:
+        if folder.exists():
+            shutil.rmtree(folder)
+        partial.rename(folder)
+    except OSError as e:
+        raise GaneError(f"The fitted encoder could not be moved into {folder}: {e.strerror or e}. Fix the permissions; the "
+                        f"finished fit is in {partial}.") from e
     return folder
 
 
+def _refuse_to_replace(folder: Path) -> None:
+    if folder.exists():
+        raise GaneError(f"This run already has an encoder {folder.name!r} ({folder}); pick another name.")
+
+
 def _save(folder: Path, config: dict, E: FittedEncoder, opt, step: int) -> None:
-    """Write the encoder (and the optimiser, mid-fit) into a fresh folder beside ``folder``, then swap it in."""
+    """Write the encoder (and the optimiser, mid-fit) into a fresh folder beside ``folder``, then swap it
+    in; a file system that refuses it is a clear error, and the folder as it was is kept."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    try:
+        _write_state(folder, tmp, config, E, opt, step)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise GaneError(f"The encoder could not be saved in {folder.parent}: {e.strerror or e}. Free space or fix the permissions, "
+                        "then fit again: it resumes from its last checkpoint.") from e
+
+
+def _write_state(folder: Path, tmp: Path, config: dict, E: FittedEncoder, opt, step: int) -> None:
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
@@ -289,8 +315,9 @@ def _save(folder: Path, config: dict, E: FittedEncoder, opt, step: int) -> None:
     tmp.rename(folder)
 
 
-def _resume(partial: Path, config: dict, E: FittedEncoder, opt, log) -> int:
-    """The step an interrupted fit with the same settings stopped at (its state restored), else 0."""
+def _resume(partial: Path, config: dict, E: FittedEncoder, opt, log, overwrite: bool = True) -> int:
+    """The step an interrupted fit with the same settings stopped at (its state restored), else 0;
+    without ``overwrite``, an unfinished fit with other settings is an error rather than replaced."""
     if not (partial / "state.json").exists():
         return 0
     try:
@@ -299,6 +326,9 @@ def _resume(partial: Path, config: dict, E: FittedEncoder, opt, log) -> int:
     except (OSError, ValueError):
         return 0
     if {k: v for k, v in old.items() if k not in ("final", "seconds")} != json.loads(json.dumps(config)) or "optimizer" not in state:
+        if not overwrite:
+            raise GaneError(f"An unfinished fit of {partial.name[:-len('.partial')]!r} with other settings is in {partial}; pick "
+                            "another name, or fit it again with its own settings to finish it.")
         if log:
             log(f"{partial} was fitted with other settings: starting afresh")
         return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -148,7 +150,7 @@ def domain_classifier(dataset: str, options: DataOptions | None = None, verbose:
     folder.mkdir(parents=True, exist_ok=True)
     from safetensors.torch import save_file
 
-    tmp = weights.with_suffix(".tmp")
+    tmp = weights.with_name(f"{weights.stem}.{os.getpid()}-{threading.get_ident()}.tmp")  # two trainings never share one
     save_file({k: v.contiguous() for k, v in clf.net.state_dict().items()}, str(tmp), metadata={"family": "classifier"})
     tmp.replace(weights)
     meta_file.write_text(json.dumps({"version": CLASSIFIER_VERSION, "shape": list(clf.shape), "num_classes": clf.num_classes, "test_accuracy": clf.test_accuracy}))

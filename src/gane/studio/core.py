@@ -215,6 +215,7 @@ class Job:
 
     id: str
     kind: str
+    replaces: str = ""  # a new job cancels the running ones with the same value (default: its kind's first word)
     state: str = "running"  # running, done, error, cancelled
     step: int = 0
     steps: int = 0
@@ -252,23 +253,27 @@ class Watch:
 
 
 class Jobs:
-    """Jobs on threads; a new job cancels the running one of its kind (the page shows only the latest)."""
+    """Jobs on threads; a new job cancels the running one it replaces (the page shows only the latest).
+    The oldest finished jobs are forgotten beyond ``keep``; running ones never are."""
 
     def __init__(self, keep: int = 32):
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self.keep = keep
 
-    def start(self, kind: str, work: Callable[[Watch], dict]) -> Job:
-        """Run ``work(watch)`` on a thread; ``watch`` (a :class:`Watch`) shows its progress."""
-        job = Job(uuid.uuid4().hex[:12], kind)
+    def start(self, kind: str, work: Callable[[Watch], dict], replaces: str | None = None) -> Job:
+        """Run ``work(watch)`` on a thread; ``watch`` (a :class:`Watch`) shows its progress. It cancels the
+        running jobs with the same ``replaces`` (default: the kind's first word, so a paint start and a
+        paint edit replace each other while a Restore goes on beside them)."""
+        job = Job(uuid.uuid4().hex[:12], kind, replaces or kind.split("-")[0])
         with self._lock:
-            for other in self._jobs.values():  # the latest of a kind replaces the one before (a Restore goes on while Paint works)
-                if other.state == "running" and other.kind.split("-")[0] == kind.split("-")[0]:
+            for other in self._jobs.values():
+                if other.state == "running" and other.replaces == job.replaces:
                     other.cancelled = True
             self._jobs[job.id] = job
-            while len(self._jobs) > self.keep:
-                self._jobs.popitem(last=False)
+            finished = [key for key, j in self._jobs.items() if j.state != "running"]
+            for key in finished[: max(0, len(self._jobs) - self.keep)]:
+                del self._jobs[key]
 
         watch = Watch(job)
 
@@ -614,8 +619,9 @@ class Studio:
 
         FIT_METHODS.get(method)  # a clear error naming the methods
         name = name or method
-        if not NAME.match(name) or name.endswith((".partial", ".tmp")):
-            raise GaneError(f"An encoder's name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit; got {name!r}.")
+        if not NAME.match(name) or name.endswith((".partial", ".tmp")) or name == "own":
+            raise GaneError(f"An encoder's name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit, and "
+                            f"not 'own' (the family's own E); got {name!r}.")
         steps = int(steps)
         if not 1 <= steps <= MAX_FIT_STEPS:
             raise GaneError(f"An encoder is fitted for 1 to {MAX_FIT_STEPS} steps; got {steps}.")
@@ -628,20 +634,19 @@ class Studio:
         def work(watch):
             from ..inversion.report import run_classifier
 
-            with self._key_lock(("fit", run_id, name)):  # a replaced fit of the same name stops before this one starts
-                if folder.exists():
-                    raise GaneError(f"This run already has an encoder {name!r} ({folder}); pick another name.")
+            with self._key_lock(("fit", run_id)):  # a replaced fit of this run stops before this one starts
                 t = time.perf_counter()
                 features = "none"  # x-reconstruction's feature distance: the domain classifier's, where the data has one
                 if method in NEEDS_DATA:
                     watch.note("preparing the domain classifier of the run's data (trained once, then cached)...")
-                    features = "domain" if run_classifier(loaded) is not None else "none"
-                watch.note("")
-                fit_encoder(loaded, method, name, FitOptions(steps=steps, features=features), log=watch.note, watch=watch)
-            watch.note("")
+                    with self._key_lock(("classifier", (loaded.config.get("train") or {}).get("data"))):
+                        features = "domain" if run_classifier(loaded) is not None else "none"
+                    watch.note("")
+                fit_encoder(loaded, method, name, FitOptions(steps=steps, features=features), log=watch.note, watch=watch,
+                            overwrite=False)
             return {"name": name, "path": str(folder), "seconds": time.perf_counter() - t}
 
-        return self.jobs.start("fit", work)
+        return self.jobs.start("fit", work, replaces=f"fit:{run_id}")  # fits of other runs go on
 
     # ------------------------------------------------------------------ Edit
     def directions(self, run_id: str, encoder: str | None = None) -> dict:

@@ -208,26 +208,51 @@ function applyInfo(info) {
   state.info = info;
   const shape = info.shape.join("x");
   $("run-summary").textContent = `${info.family}${info.step != null ? `, step ${info.step}` : ""}, ${info.kind} ${shape}${info.data ? `, ${info.data}` : ""}`;
+  showTabStates(info);
+  fillRunControls(info);
+}
+
+function showTabStates(info) {
   for (const b of document.querySelectorAll("#tabs button")) {
     const tab = b.dataset.tab;
     b.disabled = !info.tabs[tab];
     b.title = info.tabs[tab] ? "" : (info.why[tab] || "");
   }
-  fillRunControls(info);
 }
 
-function fillRunControls(info) {
-  // encoders
+// The encoder lists, and the methods that need an encoder. Each list keeps its choice where it still
+// can; ``prefer`` (a newly fitted encoder) is chosen where the list had none.
+function fillEncoders(info, prefer) {
+  const have = info.encoders || [];
   for (const select of document.querySelectorAll(".encoder-select")) {
+    const before = select.value;
     select.innerHTML = "";
-    for (const e of info.encoders || []) {
+    for (const e of have) {
       const o = document.createElement("option");
       o.value = e; o.textContent = e === "own" ? `${info.family}'s own E` : `fitted: ${e}`;
       select.appendChild(o);
     }
-    select.disabled = !(info.encoders || []).length;
-    if (!(info.encoders || []).length) select.innerHTML = "<option value=''>none</option>";
+    select.disabled = !have.length;
+    if (!have.length) select.innerHTML = "<option value=''>none</option>";
+    else if (have.includes(before)) select.value = before;
+    else if (prefer && have.includes(prefer)) select.value = prefer;
   }
+  $("invert-method").querySelector("[value=hybrid]").disabled = !have.length;
+  if (!have.length) $("invert-method").value = "optimize";
+  for (const m of ["hybrid", "encoder"]) $("restore-method").querySelector(`[value=${m}]`).disabled = !have.length;
+  if (!have.length) $("restore-method").value = "optimize";
+}
+
+function resetFit() {
+  $("fit-live").removeAttribute("src");
+  $("fit-cap").textContent = "press Fit and save";
+  $("fit-progress").value = 0;
+}
+
+function fillRunControls(info) {
+  for (const select of document.querySelectorAll(".encoder-select")) select.value = "";  // a new run: its own first choice
+  fillEncoders(info);
+  resetFit();
   // fitting an encoder
   const fitMethod = $("fit-method"), chosen = fitMethod.value;
   fitMethod.innerHTML = (info.fit_methods || []).map((m) => `<option value="${m}">${m}</option>`).join("");
@@ -256,12 +281,8 @@ function fillRunControls(info) {
   // inversion spaces
   $("invert-space").innerHTML = (info.spaces || ["z"]).map((s) => `<option value="${s}">${s}</option>`).join("");
   $("invert-space-box").hidden = (info.spaces || []).length < 2;
-  $("invert-method").querySelector("[value=hybrid]").disabled = !(info.encoders || []).length;
-  if (!(info.encoders || []).length) $("invert-method").value = "optimize";
   // restoration
   $("restore-task").innerHTML = (info.restore_tasks || []).map((t) => `<option value="${t}">${t}</option>`).join("");
-  for (const m of ["hybrid", "encoder"]) $("restore-method").querySelector(`[value=${m}]`).disabled = !(info.encoders || []).length;
-  if (!(info.encoders || []).length) $("restore-method").value = "optimize";
   restoreOptions();
   // translation
   $("translate-to").innerHTML = (info.directions_to || []).map((d) => `<option value="${d}">${d === "B" ? "A to B" : "B to A"}</option>`).join("");
@@ -324,32 +345,36 @@ async function invert() {
   $("encode-live-cap").textContent = `${method} (${steps} steps, ${result.seconds.toFixed(2)} s): ${score(result)}`;
 }
 
-// Fit an encoder to the run's G and save it. It goes on when the page looks at another image or run
-// (it is saved into the run it started on); the run's encoder lists are refreshed when it is done.
+// Fit an encoder to the run's G and save it. It goes on while the page looks at another image or run
+// (it is saved into the run it started on, and a fit of another run goes on beside it); a new fit of
+// the same run replaces it. When it is done, that run's encoder lists and tabs are refreshed.
 async function fitEncoder() {
   const run = state.run, method = $("fit-method").value, steps = Number($("fit-steps").value);
   const name = $("fit-name").value.trim() || method;
   const bar = $("fit-progress"), cap = $("fit-cap");
   const fresh = ticket("fit");
-  $("fit-live").removeAttribute("src");
+  resetFit();
   cap.textContent = `fitting ${name} (${method})...`;
-  const result = await follow(api("/api/fit-encoder", { run, method, name, steps }), (s) => {
-    if (state.run !== run) return;
-    progressOf(bar, s);
-    if (s.preview) $("fit-live").src = s.preview;
-    const done = s.step ? `${method}: step ${s.step} of ${s.steps}${s.preview ? ", a training image's G(E(x))" : ""}` : "";
-    cap.textContent = [done, s.note].filter(Boolean).join("; ") || `fitting ${name} (${method})...`;
-  }, fresh);
+  let result;
+  try {
+    result = await follow(api("/api/fit-encoder", { run, method, name, steps }), (s) => {
+      if (state.run !== run) return;
+      progressOf(bar, s);
+      if (s.preview) $("fit-live").src = s.preview;
+      const done = s.step ? `${method}: step ${s.step} of ${s.steps}${s.preview ? ", a training image's G(E(x))" : ""}` : "";
+      cap.textContent = [done, s.note].filter(Boolean).join("; ") || `fitting ${name} (${method})...`;
+    }, fresh);
+  } catch (e) {
+    if (fresh() && state.run === run) cap.textContent = `${name} was not saved: ${e.message}`;
+    throw e;
+  }
   if (state.run !== run) { say(`The encoder ${result.name} of ${run} is saved.`, "note"); return; }
   cap.textContent = `saved as ${result.path} (${result.seconds.toFixed(1)} s); it is now in the encoder lists`;
   const info = await api("/api/describe", { run });
   if (state.run !== run) return;
-  const before = {};
-  for (const select of document.querySelectorAll(".encoder-select")) before[select.id] = select.value;
-  applyInfo(info);
-  for (const select of document.querySelectorAll(".encoder-select")) {
-    select.value = before[select.id] && before[select.id] !== "" ? before[select.id] : `${result.name}`;
-  }
+  state.info = info;
+  showTabStates(info);
+  fillEncoders(info, result.name);
   $("fit-name").value = "";
   if (state.tab === "encode") guard(encode);
 }
