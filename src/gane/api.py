@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from .config import resolve
-from .data import DATASETS, Data, DataInfo, DataOptions, dataset_splits, load_data
+from .data import DATASETS, Data, DataInfo, DataOptions, load_data, split_or_first
 from .device import resolve_device
 from .errors import GaneError, check_writable
 from .families import FAMILIES, Family, build_family
@@ -41,8 +41,7 @@ class Run:
         spec = spec or train.get("data")
         if not spec:
             raise GaneError(f"{self.checkpoint / 'config.json'} does not name the data the run was trained on; name it (e.g. --data mnist-5k).")
-        splits = dataset_splits(spec)
-        loaded = load_data(spec, split if split in splits else splits[0],
+        loaded = load_data(spec, split_or_first(spec, split),
                            DataOptions(data_root=train.get("data_root"), image_size=train.get("image_size")))
         if tuple(loaded.info.shape) != tuple(self.model.info.shape):
             raise GaneError(
@@ -118,11 +117,10 @@ def evaluate(run: str | Path, metrics, split: str = "test", n: int = 5000, data:
     train_opts = loaded.config.get("train") or {}
     spec = data or train_opts["data"]
     options = DataOptions(data_root=train_opts.get("data_root"), image_size=train_opts.get("image_size"))
-    splits = dataset_splits(spec)
-    if split not in splits:
-        if log:
-            log(f"{spec} has no {split!r} split; judging against its {splits[0]!r} split")
-        split = splits[0]
+    chosen = split_or_first(spec, split)
+    if chosen != split and log:
+        log(f"{spec} has no {split!r} split; judging against its {chosen!r} split")
+    split = chosen
     ctx = MetricContext(loaded.model, spec, split, n, seed, train_n=train_n, features_kind=features,
                         inception_weights=inception_weights, options=options, device=loaded.model.device)
     ctx.preload(split, reals)

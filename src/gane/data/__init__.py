@@ -14,6 +14,7 @@ from .core import (
     load_data,
     parse_spec,
     register_dataset,
+    split_or_first,
 )
 from . import sources  # noqa: F401  (registers the datasets)
 from . import paired  # noqa: F401  (registers the two-domain datasets)
@@ -21,5 +22,5 @@ from .paired import PairBatch, PairedData
 
 __all__ = [
     "DATASETS", "Batch", "PairBatch", "PairedData", "Data", "DataInfo", "DataOptions", "EpochSampler", "StreamingData", "TensorData",
-    "cache_dir", "dataset_splits", "images_to_float", "load_data", "parse_spec", "register_dataset",
+    "cache_dir", "dataset_splits", "images_to_float", "load_data", "parse_spec", "register_dataset", "split_or_first",
 ]

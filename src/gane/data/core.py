@@ -275,6 +275,12 @@ def dataset_splits(spec: str) -> tuple[str, ...]:
     return tuple(splits(arg)) if callable(splits) else tuple(splits)
 
 
+def split_or_first(spec: str, split: str) -> str:
+    """``split`` where ``spec`` has it, else the data's first split (a folder or npz file has only train)."""
+    splits = dataset_splits(spec)
+    return split if split in splits else splits[0]
+
+
 def register_dataset(name: str, description: str, available=None, takes_argument: bool = False, splits=("train", "test")):
     """Decorator: ``@register_dataset("mnist-5k", "...")`` on a ``load(arg, opts, split)`` function.
     ``splits``: the splits it has, or a function of its argument that says them."""

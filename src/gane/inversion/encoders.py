@@ -184,7 +184,7 @@ def _check_name(name: str) -> None:
     if not name or any(not (ch.isalnum() or ch in "-_.") for ch in name) or name.startswith(".") or name.endswith((".partial", ".tmp")):
         raise GaneError(f"An encoder name is letters, digits, '-', '_' and '.', not starting with '.'; got {name!r}.")
     if name == "own":
-        raise GaneError("'own' names a family's own encoder wherever encoders are picked; give the fitted one another name.")
+        raise GaneError("'own' names a family's own encoder wherever encoders are picked; give the fitted one another name, not 'own'.")
 
 
 def fit_encoder(run, method: str, name: str | None = None, options: FitOptions | None = None, log=None, ema: bool = True,

@@ -331,6 +331,7 @@ class Studio:
         self.images = Images()
         self.jobs = Jobs()
         self._loaded: dict[str, object] = {}
+        self._made: dict[tuple, object] = {}  # what _once made, by checkpoint
         self._directions: dict[tuple[str, str], dict] = {}
         self._states: OrderedDict[str, tuple[str, torch.Tensor]] = OrderedDict()
         self._lock = threading.RLock()
@@ -387,7 +388,7 @@ class Studio:
     def describe(self, run_id: str) -> dict:
         """What a run is and which tabs it can use, with the reason for each that it cannot."""
         from ..api import _run_dir
-        from ..inversion.encoders import FIT_METHODS, NEEDS_DATA, fitted_encoders
+        from ..inversion.encoders import FIT_METHODS, fitted_encoders
         from ..inversion.restore import NEEDS_COLOUR, TASKS
 
         loaded = self.run(run_id)
@@ -415,7 +416,6 @@ class Studio:
         out["truncation"] = "w" in model.latent_spaces
         # x-reconstruction first: the lecture's default, and the page's
         out["fit_methods"] = sorted(FIT_METHODS.names(), key=lambda m: (m != "x-reconstruction", m)) if image else []
-        out["fit_needs_data"] = list(NEEDS_DATA)
         out["note"] = model.sampling_note()
         out["tabs"]["sample"] = image
         out["tabs"]["translate"] = False
@@ -458,12 +458,19 @@ class Studio:
             if not loaded.model.has_encoder:
                 raise GaneError(no_encoder_message(loaded.model.name, "this", _run_dir(loaded)))
             return None
-        with self._key_lock(("encoder", id(loaded), name)):
-            key = f"encoder:{name}"
-            cache = self._loaded.setdefault(f"{id(loaded)}:encoders", {})
-            if key not in cache:
-                cache[key] = load_encoder(_run_dir(loaded), name, loaded.model, loaded.model.device, loaded.checkpoint, True)
-            return cache[key]
+        return self._once(loaded, ("encoder", name),
+                          lambda: load_encoder(_run_dir(loaded), name, loaded.model, loaded.model.device, loaded.checkpoint, True))
+
+    def _once(self, loaded, key: tuple, make: Callable):
+        """``make()``, made once for this checkpoint of a run (a fitted encoder, the k-means centres of W):
+        keyed by the checkpoint's path, so a run reloaded at a newer checkpoint makes its own."""
+        full = (str(loaded.checkpoint), *key)
+        with self._key_lock(full):
+            if full not in self._made:
+                value = make()
+                with self._lock:
+                    self._made[full] = value
+            return self._made[full]
 
     def _image(self, loaded, image_id: str, shape=None) -> torch.Tensor:
         shape = tuple(shape or loaded.model.info.shape)
@@ -503,7 +510,7 @@ class Studio:
             split = _split(loaded)
             try:
                 x = translate_run(loaded, split, to, n, out=None).sources
-            except GaneError:  # a dataset whose test split is declared but absent (two aligned folders hold one)
+            except GaneError:  # a declared test split whose files are absent (a pix2pix folder without test/)
                 if split == "train":
                     raise
                 split = "train"
@@ -565,11 +572,7 @@ class Studio:
         """The k-means centres of a run's W for multi-modal truncation, computed once per run and k."""
         if not 1 <= k <= MAX_CLUSTERS:
             raise GaneError(f"Truncation pulls toward 1 to {MAX_CLUSTERS} cluster centres; got {k}.")
-        with self._key_lock(("centres", id(loaded), k)):
-            cache = self._loaded.setdefault(f"{id(loaded)}:centres", {})
-            if k not in cache:
-                cache[k] = loaded.model.cluster_centres(k)
-            return cache[k]
+        return self._once(loaded, ("centres", k), lambda: loaded.model.cluster_centres(k))
 
     # ------------------------------------------------------------------ Encode
     def encode(self, run_id: str, image_id: str, encoder: str | None = None) -> dict:
@@ -615,21 +618,20 @@ class Studio:
         A name already saved is refused, never overwritten; a fit stopped midway (a newer fit replaced it,
         or the studio was closed) resumes from its last checkpoint when it is asked for again."""
         from ..api import _run_dir
-        from ..inversion.encoders import FIT_METHODS, NEEDS_DATA, FitOptions, encoder_dir, fit_encoder
+        from ..inversion.encoders import (FIT_METHODS, NEEDS_DATA, FitOptions, _check_name, _refuse_to_replace, encoder_dir,
+                                          fit_encoder)
 
         FIT_METHODS.get(method)  # a clear error naming the methods
         name = name or method
-        if not NAME.match(name) or name.endswith((".partial", ".tmp")) or name == "own":
-            raise GaneError(f"An encoder's name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit, and "
-                            f"not 'own' (the family's own E); got {name!r}.")
+        if not NAME.match(name):
+            raise GaneError(f"An encoder's name is 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit; got {name!r}.")
+        _check_name(name)  # and none that gane reads otherwise (own, NAME.partial, NAME.tmp)
         steps = int(steps)
         if not 1 <= steps <= MAX_FIT_STEPS:
             raise GaneError(f"An encoder is fitted for 1 to {MAX_FIT_STEPS} steps; got {steps}.")
         loaded = self._generative(run_id)
         folder = encoder_dir(_run_dir(loaded), name)
-        if folder.exists():
-            raise GaneError(f"This run already has an encoder {name!r} ({folder}); pick another name "
-                            "(the studio never overwrites a saved encoder).")
+        _refuse_to_replace(folder)  # said now, before the job starts; fit_encoder(overwrite=False) checks again when saving
 
         def work(watch):
             from ..inversion.report import run_classifier
@@ -890,14 +892,13 @@ class Studio:
 
 def _split(loaded) -> str:
     """The split the studio picks examples from: the run's data's test split, else its only one."""
-    from ..data import dataset_splits
+    from ..data import split_or_first
 
     spec = (loaded.config.get("train") or {}).get("data")
     if not spec:
         raise GaneError(f"{loaded.checkpoint / 'config.json'} does not name the data the run was trained on, so there are no "
                         "test images to pick: upload images instead.")
-    splits = dataset_splits(spec)
-    return "test" if "test" in splits else splits[0]
+    return split_or_first(spec, "test")
 
 
 def _steps(steps) -> int:

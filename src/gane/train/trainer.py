@@ -182,12 +182,11 @@ class Trainer:
         """--metrics: names checked against the model and data now, so a metric that cannot apply
         stops the run before it trains; the feature network and real features are made at the first
         evaluation and kept."""
-        from ..data import dataset_splits
+        from ..data import split_or_first
         from ..metrics import MetricContext, check_applicable, parse_names
 
         t = self.cfg.train
-        splits = dataset_splits(t.data)
-        ctx = MetricContext(self.model, t.data, "test" if "test" in splits else splits[0], t.metrics_n, t.seed,
+        ctx = MetricContext(self.model, t.data, split_or_first(t.data, "test"), t.metrics_n, t.seed,
                             features_kind=t.metrics_features, inception_weights=t.inception_weights, options=self.opts,
                             device=self.device)
         self.metric_names = parse_names(t.metrics)

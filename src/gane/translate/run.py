@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ..data import DataInfo, DataOptions, dataset_splits, load_data
+from ..data import DataInfo, DataOptions, load_data, split_or_first
 from ..errors import GaneError, check_writable
 from ..inversion.targets import _files, _is_dataset
 from .base import DOMAINS
@@ -69,9 +69,8 @@ def _sources(run, images, domain: str, n: int) -> Translation:
     if len(sources) == 1 and (first in ("train", "test") or _is_dataset(first)):
         spec = own if first in ("train", "test") else first
         split = first if first in ("train", "test") else "test"
-        asked_for_test = images is not None and first == "test"
-        if not asked_for_test and split not in dataset_splits(spec):  # data with one split (two folders): that one, as said
-            split = dataset_splits(spec)[0]
+        if not (images is not None and first == "test"):  # unless asked for test: data with one split (two folders) gives that
+            split = split_or_first(spec, split)
         train = run.config.get("train") or {}
         data = load_data(spec, split, DataOptions(data_root=train.get("data_root"), image_size=train.get("image_size")))
         idx = data.spread_indices(n)

@@ -3,11 +3,13 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { run: null, info: null, tab: "sample", images: [], current: null, jobs: {}, paint: null, paintStarting: null };
+const state = { run: null, info: null, tab: "sample", images: [], current: null, paint: null, paintStarting: null };
+// Every POST carries this header: the server refuses POSTs without it (other sites cannot send it unasked).
+const PAGE_HEADER = { "X-Gane-Studio": "1" };
 
 // ------------------------------------------------------------------ talking to the server
 async function api(path, body) {
-  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json", "X-Gane-Studio": "1" }, body: JSON.stringify(body) };
+  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json", ...PAGE_HEADER }, body: JSON.stringify(body) };
   let response;
   try {
     response = await fetch(path, init);
@@ -163,7 +165,7 @@ async function setCurrent(im) {
 async function upload(file) {
   const response = await fetch("/api/upload", {
     method: "POST", body: file,
-    headers: { "Content-Type": file.type || "application/octet-stream", "X-Filename": encodeURIComponent(file.name).slice(0, 200), "X-Gane-Studio": "1" },
+    headers: { "Content-Type": file.type || "application/octet-stream", "X-Filename": encodeURIComponent(file.name).slice(0, 200), ...PAGE_HEADER },
   });
   let data;
   try { data = await response.json(); } catch (e) { data = { error: `The upload failed (${response.status}).` }; }
