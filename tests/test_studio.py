@@ -524,8 +524,11 @@ def test_sample_offers_each_models_own_controls(tmp_path, image_npz, vector_npz)
     assert "nearest of 4 cluster centres" in toward["note"] and toward["png"] != s.sample("stylegan", 0, 8, psi=0.5)["png"]
     with torch.no_grad():
         assert toward["png"] == png(styled_samples(s.run("stylegan").model, 8, 0, 0.5, 4)[0].cpu(), nrow=8)
-    with pytest.raises(GaneError, match="1 to 100 cluster centres"):
-        s.sample("stylegan", 0, 8, psi=0.5, clusters=500)
+    for k in (0, -1, 500):
+        with pytest.raises(GaneError, match="1 to 100 cluster centres"):
+            s.sample("stylegan", 0, 8, psi=0.5, clusters=k)
+    with pytest.raises(GaneError, match="style space W"):  # a model without W: said before any k-means
+        s.sample("acgan", 0, 8, psi=0.5, clusters=4)
     with pytest.raises(GaneError, match="style space"):
         s.sample("acgan", 0, 8, psi=0.5)
     picture = s.upload(png_bytes(bar()), "bar.png")["id"]

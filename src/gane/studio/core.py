@@ -554,8 +554,9 @@ class Studio:
 
                 if cls is not None or parts:
                     raise GaneError("Truncation applies to stylegan's codes alone: leave the class and code parts unset.")
-                centres = self._centres(loaded, int(clusters)) if clusters else None
-                x, what = styled_samples(model, n, int(seed), float(psi), int(clusters) if clusters else None, centres=centres)
+                has_w = "w" in model.latent_spaces  # without W, styled_samples says so before any centres are asked for
+                centres = self._centres(loaded, int(clusters)) if clusters is not None and has_w else None
+                x, what = styled_samples(model, n, int(seed), float(psi), None if clusters is None else int(clusters), centres=centres)
                 return {"png": png(x.cpu(), nrow=min(8, n)), "note": f"{what}."}
             elif parts:
                 code = model.sample_codes(n, gen)
